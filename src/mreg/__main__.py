@@ -1,0 +1,3 @@
+from mreg.cli import main
+
+main()

@@ -1,0 +1,282 @@
+"""Core commands: init, model add/update, models, register, show, log, pull, verify, gc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from mreg.cli import app, output, session
+from mreg.cli.inputs import parse_metrics, read_mapping
+from mreg.cli.session import command
+from mreg.errors import ExitCode, UsageError
+from mreg.names import parse_ref
+
+JSON = typer.Option(False, "--json", help="Print JSON (stable keys, see README) instead of text.")
+
+model_app = typer.Typer(help="Add or update a model's identity, dependencies and baselines.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@command(app)
+def init(
+    path: Optional[str] = typer.Argument(None, help="Directory or URL for the new registry (default: .)."),
+    blob_store: Optional[str] = typer.Option(
+        None, "--blob-store", help="Keep artifact blobs elsewhere, e.g. s3://bucket/blobs, manifests stay here."
+    ),
+) -> None:
+    """Create a registry: mreg.yaml, and a .gitignore for derived files.
+
+    Example: mreg init ./registry --blob-store s3://ml-artifacts/blobs
+    """
+    from mreg.registry import Registry
+
+    registry = Registry.create(path or session.current.registry_url or ".", blob_store)
+    output.line(f"initialised registry at {registry.storage.url}")
+
+
+def _spec_data(model_id: str, values: dict, from_file: Optional[Path]) -> dict:
+    data = read_mapping(from_file, "model file") if from_file else {}
+    data.setdefault("id", model_id)
+    if data["id"] != model_id:
+        raise UsageError(f"{from_file} describes model {data['id']!r}, not {model_id!r}")
+    for key, value in values.items():
+        if value not in (None, []):
+            data[key] = value
+    return data
+
+
+@command(model_app, "add")
+def model_add(
+    model_id: str = typer.Argument(..., help="Model id, e.g. MDL-REC."),
+    name: Optional[str] = typer.Option(None, "--name", help="Human name, e.g. 'Recommendation Ensemble'."),
+    task: Optional[str] = typer.Option(None, "--task", help="What the model does."),
+    framework: Optional[str] = typer.Option(None, "--framework", help="e.g. 'PyTorch (Transformer)'."),
+    serving_mode: Optional[str] = typer.Option(None, "--serving-mode", help="e.g. 'Real-time', 'Batch'."),
+    owner: List[str] = typer.Option([], "--owner", help="An owner (repeatable)."),
+    from_file: Optional[Path] = typer.Option(None, "--from-file", "-f", help="A model.yaml with every field."),
+    as_json: bool = JSON,
+) -> None:
+    """Add a model to the inventory.
+
+    Example: mreg model add MDL-SEARCH --name 'Search Ranking' --framework 'PyTorch (Transformer)'
+    """
+    from mreg.manifest import ModelSpec
+
+    values = {"name": name, "task": task, "framework": framework, "serving_mode": serving_mode, "owners": owner}
+    spec = ModelSpec.from_data(_spec_data(model_id, values, from_file), from_file and str(from_file) or model_id)
+    view = session.registry().add_model(spec)
+    if as_json:
+        output.emit_json(view.to_json_data())
+    else:
+        output.line(f"added model {spec.id}")
+
+
+@command(model_app, "update")
+def model_update(
+    model_id: str = typer.Argument(..., help="Model id."),
+    from_file: Path = typer.Option(..., "--from-file", "-f", help="The model.yaml that replaces the current one."),
+) -> None:
+    """Replace a model's model.yaml (identity, dependencies, baselines); versions and events stay.
+
+    Example: mreg model update MDL-REC -f MDL-REC.yaml
+    """
+    from mreg.manifest import ModelSpec
+
+    spec = ModelSpec.from_data(_spec_data(model_id, {}, from_file), str(from_file))
+    session.registry().update_model(spec)
+    output.line(f"updated model {spec.id}")
+
+
+@command(app)
+def models(
+    status: Optional[str] = typer.Option(None, "--status", help="Only models whose current version is in this state."),
+    as_json: bool = JSON,
+) -> None:
+    """The model inventory: id, name, task, framework, current version, status, serving mode.
+
+    Example: mreg models --status production
+    """
+    from mreg.lifecycle import parse_state
+
+    rows = session.registry().models(parse_state(status) if status else None)
+    if as_json:
+        output.emit_json([row.to_json_data() for row in rows])
+        return
+    output.table(
+        ["Model ID", "Name", "Task", "Framework", "Current Version", "Status", "Serving Mode"],
+        [[r.id, r.name, r.task, r.framework, r.current_version, _title(r.status), r.serving_mode] for r in rows],
+    )
+
+
+def _title(state: Optional[str]) -> Optional[str]:
+    return state.capitalize() if state else None
+
+
+@command(app)
+def register(
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to create."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", "-f", help="YAML with the version's metadata."),
+    artifact: List[str] = typer.Option(
+        [], "--artifact", "-a", help="A file, directory or URL (stored by reference) to attach (repeatable)."
+    ),
+    parent: List[str] = typer.Option([], "--parent", help="A parent version: VERSION or MODEL@VERSION (repeatable)."),
+    metric: List[str] = typer.Option([], "--metric", "-m", help="An offline metric NAME=VALUE (repeatable)."),
+    as_json: bool = JSON,
+) -> None:
+    """Register a version: artifacts are hashed and stored once by sha256, the manifest is written once.
+
+    Example: mreg register MDL-REC@v12.5 -f v12.5.yaml -a model.pt -a embeddings/ -m engagement_rate=0.31
+    """
+    data = read_mapping(manifest, "manifest") if manifest else None
+    registry = session.registry()
+    total = sum(_local_size(source) for source in artifact)
+    with output.progress("storing", total or None) as advance:
+        view = registry.register(ref, data, artifact, parent, parse_metrics(metric), advance)
+    if as_json:
+        output.emit_json(view.to_json_data())
+        return
+    stored = view.manifest.get("artifacts", [])
+    size = sum(entry["size"] for entry in stored)
+    output.line(f"registered {ref} ({len(stored)} artifacts, {size} bytes)")
+
+
+def _local_size(source: str) -> int:
+    path = Path(source)
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+    return 0
+
+
+@command(app)
+def show(
+    target: str = typer.Argument(..., metavar="MODEL[@VERSION]", help="A model, or one of its versions."),
+    as_json: bool = JSON,
+) -> None:
+    """Show a model (inventory row, versions, dependencies, baselines) or a version (its whole manifest).
+
+    Example: mreg show MDL-REC ; mreg show MDL-REC@v12.4 --json
+    """
+    from mreg.cli import views
+
+    model, version = parse_ref(target, version_required=False)
+    registry = session.registry()
+    view = registry.show_version(target) if version else registry.show_model(model)
+    if as_json:
+        output.emit_json(view.to_json_data())
+    elif version:
+        views.render_version(view)
+    else:
+        views.render_model(view)
+
+
+@command(app)
+def log(
+    model: Optional[str] = typer.Argument(None, help="Only this model's history."),
+    as_json: bool = JSON,
+) -> None:
+    """History, newest first: registrations and every event (who, when, from -> to, reason, evidence).
+
+    Example: mreg log MDL-REC
+    """
+    from mreg.names import check_name
+
+    if model:
+        check_name("model id", model)
+    entries = session.registry().log(model)
+    if as_json:
+        output.emit_json([entry.to_json_data() for entry in entries])
+        return
+    rows = []
+    for entry in entries:
+        moves = ", ".join(
+            f"{c['version']} {c['from'] + ' -> ' if c['from'] else ''}{c['to']}" for c in entry.changes
+        )
+        evidence = ", ".join(e.get("verdict") or e.get("digest", "")[:19] for e in entry.evidence)
+        reason = (entry.reason or "") + (" [forced]" if entry.forced else "")
+        rows.append([entry.time, entry.model, entry.seq, entry.action, moves, entry.actor, reason, evidence])
+    output.table(["Time", "Model", "Seq", "Action", "Changes", "Actor", "Reason", "Evidence"], rows)
+
+
+@command(app)
+def pull(
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version whose artifacts to fetch."),
+    out: Path = typer.Option(Path("."), "--output", "-o", help="Directory to write the artifacts into."),
+    as_json: bool = JSON,
+) -> None:
+    """Fetch a version's artifacts, every byte verified against its recorded digest.
+
+    Example: mreg pull MDL-REC@v12.4 -o ./model
+    """
+    registry = session.registry()
+    manifest = registry.manifest(ref)
+    with output.progress("pulling", sum(a.size for a in manifest.artifacts) or None) as advance:
+        result = registry.pull(ref, out, advance)
+    if as_json:
+        output.emit_json(result.to_json_data())
+    else:
+        output.line(f"pulled {len(result.files)} files ({result.bytes} bytes) of {result.ref} into {out}")
+
+
+@command(app)
+def verify(
+    model: Optional[str] = typer.Argument(None, help="Only this model (blobs of its versions)."),
+    deep: bool = typer.Option(False, "--deep", help="Also re-hash every blob's bytes."),
+    as_json: bool = JSON,
+) -> None:
+    """Check integrity: hash chains, manifest seals and digests, blobs present (--deep: re-hashed).
+
+    Exits 5 naming each bad file. Example: mreg verify --deep
+    """
+    from mreg.integrity import verify as run_verify
+
+    report = run_verify(session.registry(), model, deep)
+    if as_json:
+        output.emit_json(report.to_json_data())
+    else:
+        for problem in report.problems:
+            output.line(f"FAIL {problem.path}: {problem.message}")
+        verdict = "ok" if report.ok else f"{len(report.problems)} problems"
+        output.line(
+            f"{verdict}: {report.models} models, {report.versions} versions, {report.events} events, "
+            f"{report.objects} objects{' re-hashed' if deep else ''}"
+        )
+    if not report.ok:
+        raise typer.Exit(int(ExitCode.INTEGRITY))
+
+
+@command(app)
+def gc(
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be removed, remove nothing."),
+    grace: Optional[int] = typer.Option(
+        None, "--grace", help="Keep unreferenced blobs younger than this many seconds (default: policy, 3600)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Remove blobs that no version references (older than the grace period, so in-flight registrations survive).
+
+    Example: mreg gc --dry-run
+    """
+    from mreg.integrity import collect_garbage
+
+    report = collect_garbage(session.registry(), dry_run, grace)
+    if as_json:
+        output.emit_json(report.to_json_data())
+        return
+    for digest in report.removed:
+        output.line(f"{'would remove' if dry_run else 'removed'} {digest}")
+    output.line(f"{len(report.removed)} blobs ({report.bytes_freed} bytes) {'to free' if dry_run else 'freed'}; {report.kept} kept")
+
+
+@command(app)
+def reindex() -> None:
+    """Rebuild the derived cache (.cache/) from the registry's files; never needed for correctness.
+
+    Example: mreg reindex
+    """
+    registry = session.registry()
+    count = registry.reindex()
+    output.line(f"reindexed {count} files")

@@ -1,0 +1,44 @@
+"""Parsing what users type or point at: ``NAME=VALUE`` metrics and YAML/JSON input files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from mreg.codec import load_yaml
+from mreg.errors import PathNotFound, UsageError
+
+
+def parse_metrics(pairs: list[str]) -> dict[str, float]:
+    metrics = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--metric expects NAME=VALUE, got {pair!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(f"--metric {name}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise UsageError(f"--metric {name}: {value!r} is not a finite number")
+        metrics[name.strip()] = number
+    return metrics
+
+
+def read_document(path: Path, what: str) -> Any:
+    """A YAML (or JSON, which is YAML) file, loaded safely."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PathNotFound(str(path)) from None
+    except IsADirectoryError:
+        raise UsageError(f"{what} {path} is a directory, not a file") from None
+    return load_yaml(raw, str(path))
+
+
+def read_mapping(path: Path, what: str) -> dict[str, Any]:
+    data = read_document(path, what)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a {what} must be a mapping")
+    return data

@@ -1,0 +1,178 @@
+"""Lifecycle commands: states, promote, rollback, deprecate, archive, monitor, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mreg.cli import app, output, session
+from mreg.cli.core import JSON
+from mreg.cli.inputs import parse_metrics, read_mapping
+from mreg.cli.session import command
+from mreg.errors import UsageError
+from mreg.lifecycle import TRANSITIONS, State, parse_state, to_mermaid
+from mreg.results import EventResult
+
+STATE_NAMES = ", ".join(state.value for state in State)
+REASON = typer.Option(None, "--reason", help="Why; recorded in the event (required with --force).")
+
+
+def _complete_state(incomplete: str) -> list[str]:
+    return [state.value for state in State if state.value.startswith(incomplete.lower())]
+
+
+def _report(result: EventResult, as_json: bool) -> None:
+    if as_json:
+        output.emit_json(result.to_json_data())
+        return
+    moves = ", ".join(f"{c['version']} {c['from']} -> {c['to']}" for c in result.changes)
+    forced = " (forced)" if result.forced else ""
+    output.line(f"{result.model} event {result.seq}: {result.action} {moves}{forced}")
+    for proof in result.evidence:
+        output.line(f"  evidence {proof.get('kind')}: {proof.get('verdict') or ''} {proof.get('summary') or ''}".rstrip())
+
+
+@command(app)
+def states(
+    format: str = typer.Option("table", "--format", help="table, mermaid or json."),
+) -> None:
+    """The lifecycle: every allowed transition, drawn from the same table that enforces it.
+
+    Example: mreg states --format mermaid
+    """
+    rows = [
+        {
+            "from": t.source.value if t.source else None, "to": t.target.value, "label": t.label,
+            "command": t.command, "gate": t.gate, "origin": t.origin,
+        }
+        for t in TRANSITIONS
+    ]
+    if format == "mermaid":
+        output.line(to_mermaid().rstrip("\n"))
+    elif format == "json":
+        output.emit_json(rows)
+    elif format == "table":
+        output.table(["From", "To", "Label", "Command", "Gate", "Origin"],
+                     [[r["from"] or "[*]", r["to"], r["label"], r["command"], r["gate"], r["origin"]] for r in rows])
+    else:
+        raise UsageError(f"unknown format {format!r} (table, mermaid or json)")
+
+
+@command(app)
+def promote(
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to move."),
+    to: str = typer.Option(..., "--to", help=f"Target state: {STATE_NAMES}.", autocompletion=_complete_state),
+    reason: Optional[str] = REASON,
+    evidence: Optional[Path] = typer.Option(
+        None, "--evidence", help="A file backing the change (stored by digest); a 'mreg judge --json' report is checked."
+    ),
+    metrics: Optional[Path] = typer.Option(None, "--metrics", help="Metrics measured for this step (YAML/JSON mapping)."),
+    force: bool = typer.Option(False, "--force", help="Skip the transition table and gates; needs --reason; recorded."),
+    as_json: bool = JSON,
+) -> None:
+    """Move a version to the next lifecycle state; gated edges check the model's baselines first.
+
+    Promoting to production retires the version it replaces to deprecated in the same event.
+    Example: mreg promote MDL-REC@v12.5 --to canary --reason 'offline eval passed'
+    """
+    measured = _metrics_file(metrics) if metrics else None
+    result = session.registry().promote(ref, parse_state(to), reason, evidence, force, measured)
+    _report(result, as_json)
+
+
+def _metrics_file(path: Path) -> dict[str, float]:
+    data = read_mapping(path, "metrics file")
+    data = data.get("metrics", data)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: 'metrics' must map metric names to numbers")
+    return parse_metrics([f"{name}={value}" for name, value in data.items()])
+
+
+@command(app)
+def rollback(
+    target: str = typer.Argument(..., metavar="MODEL[@VERSION]", help="The model (or the exact version) to roll back."),
+    to: Optional[str] = typer.Option(None, "--to", help="The version to restore to production (default: the one before)."),
+    reason: Optional[str] = REASON,
+    force: bool = typer.Option(False, "--force", hidden=True),
+    as_json: bool = JSON,
+) -> None:
+    """Roll back a failing canary, or a bad production release (restoring the previous version).
+
+    Example: mreg rollback MDL-REC --reason 'p95 latency regression'
+    """
+    _report(session.registry().rollback(target, to, reason, force), as_json)
+
+
+@command(app)
+def deprecate(
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION"),
+    reason: Optional[str] = REASON,
+    as_json: bool = JSON,
+) -> None:
+    """Take a serving version out of production without a replacement.
+
+    Example: mreg deprecate MDL-EXP@v3.0 --reason 'superseded by the new platform'
+    """
+    _report(session.registry().deprecate(ref, reason), as_json)
+
+
+@command(app)
+def archive(
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION"),
+    reason: Optional[str] = REASON,
+    move_artifacts: Optional[str] = typer.Option(
+        None, "--move-artifacts", metavar="URL",
+        help="Move blobs no other version uses to this archive store (default: policy.archive_store).",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Archive a deprecated version, optionally moving its artifacts to an archive store.
+
+    Example: mreg archive MDL-REC@v10.0 --move-artifacts s3://ml-archive/blobs
+    """
+    _report(session.registry().archive(ref, reason, move_artifacts), as_json)
+
+
+@command(app)
+def monitor(
+    model: str = typer.Argument(..., help="The model whose serving version is checked."),
+    metrics: Path = typer.Option(..., "--metrics", help="Observed metrics (YAML/JSON mapping, or {metrics: {...}})."),
+    scheduled: bool = typer.Option(False, "--scheduled", help="Retraining is scheduled: go to retraining regardless."),
+    as_json: bool = JSON,
+) -> None:
+    """A health check: production -> monitoring -> production, or -> retraining on drift.
+
+    Drift is a metric past its baseline's alert threshold (max/min). Example: mreg monitor MDL-REC --metrics today.yaml
+    """
+    result = session.registry().monitor(model, _metrics_file(metrics), metrics, scheduled)
+    _report(result, as_json)
+
+
+@command(app)
+def status(
+    model: str = typer.Argument(..., help="The model."),
+    at: Optional[str] = typer.Option(None, "--at", help="An instant, e.g. 2025-06-01 or 2025-06-01T00:00Z (UTC if no zone)."),
+    as_json: bool = JSON,
+) -> None:
+    """Which version is in which state, now or at any past instant.
+
+    Example: mreg status MDL-REC --at 2025-06-01
+    """
+    from mreg import clock
+
+    instant = None
+    if at:
+        try:
+            instant = clock.parse_time(at)
+        except ValueError:
+            raise UsageError(f"--at {at!r} is not an ISO 8601 date or time") from None
+    view = session.registry().status(model, instant)
+    if as_json:
+        output.emit_json(view.to_json_data())
+        return
+    when = f" at {view.at}" if view.at else ""
+    output.line(f"{view.model}{when}: serving {view.serving or 'nothing'}")
+    output.table(["Version", "Status"], [[v, s.capitalize()] for v, s in view.versions.items()])
+

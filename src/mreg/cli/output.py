@@ -1,0 +1,127 @@
+"""Rendering for the terminal: rich tables on a TTY, plain aligned text when piped or
+``NO_COLOR`` is set, canonical JSON for ``--json``. Progress goes to stderr.
+
+Consoles are made per call so tests that swap ``sys.stdout`` see exactly what a user sees.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from mreg.codec import dump_json
+
+Cell = Any
+
+
+def _stream_is_tty(stream) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def is_rich() -> bool:
+    return _stream_is_tty(sys.stdout) and "NO_COLOR" not in os.environ
+
+
+def _console(stream=None):
+    from rich.console import Console
+
+    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
+
+
+def cell_text(value: Cell) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(dump_json(data))
+
+
+def line(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def heading(text: str) -> None:
+    if is_rich():
+        from rich.markup import escape
+
+        _console().print(f"[bold]{escape(text)}[/bold]")
+    else:
+        line(text)
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Cell]], title: str | None = None) -> None:
+    """One table: rich on a terminal, else columns aligned with two spaces, no colour."""
+    texts = [[cell_text(value) for value in row] for row in rows]
+    if is_rich():
+        from rich.table import Table
+        from rich.text import Text
+
+        view = Table(title=title, title_justify="left", show_lines=False)
+        for column in columns:
+            view.add_column(column, overflow="fold")
+        for row in texts:
+            view.add_row(*(Text(text) for text in row))
+        _console().print(view)
+        return
+    if title:
+        line(title)
+    widths = [max([len(column), *(len(row[i]) for row in texts)]) for i, column in enumerate(columns)]
+    for row in [list(columns), *texts]:
+        line("  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip())
+
+
+def fields(pairs: Sequence[tuple[str, Cell]]) -> None:
+    """Key: value lines, skipping empty values."""
+    shown = [(key, cell_text(value)) for key, value in pairs if value not in (None, "", [], {})]
+    if not shown:
+        return
+    width = max(len(key) for key, _ in shown)
+    for key, value in shown:
+        line(f"{(key + ':').ljust(width + 1)} {value}")
+
+
+def error(message: str) -> None:
+    """The single stderr line of the error funnel."""
+    if _stream_is_tty(sys.stderr) and "NO_COLOR" not in os.environ:
+        from rich.markup import escape
+
+        _console(sys.stderr).print(f"[red]error:[/red] {escape(message)}")
+    else:
+        sys.stderr.write(f"error: {message}\n")
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator:
+    """A byte-count callback; draws a bar on a terminal's stderr once a transfer passes ~1 s."""
+    started = time.monotonic()
+    state: dict[str, Any] = {"done": 0, "bar": None, "task": None}
+    enabled = _stream_is_tty(sys.stderr)
+
+    def advance(count: int) -> None:
+        state["done"] += count
+        if not enabled:
+            return
+        if state["bar"] is None and time.monotonic() - started > 1.0:
+            from rich.progress import Progress, DownloadColumn, TransferSpeedColumn, BarColumn, TextColumn
+
+            bar = Progress(TextColumn(description), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                           console=_console(sys.stderr), transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(description, total=total, completed=state["done"])
+        if state["bar"] is not None:
+            state["bar"].update(state["task"], completed=state["done"])
+
+    try:
+        yield advance
+    finally:
+        if state["bar"] is not None:
+            state["bar"].stop()

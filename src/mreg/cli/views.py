@@ -1,0 +1,110 @@
+"""Text views of a model and of a version, built from the same result models as ``--json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mreg.cli import output
+from mreg.results import ModelView, VersionView
+
+
+def _title(state: str | None) -> str | None:
+    return state.capitalize() if state else None
+
+
+def render_model(view: ModelView) -> None:
+    spec = view.model
+    output.heading(f"{spec['id']}  {spec['name']}")
+    output.fields([
+        ("Task", spec.get("task")),
+        ("Framework", spec.get("framework")),
+        ("Current version", view.current_version),
+        ("Status", _title(view.status)),
+        ("Serving mode", spec.get("serving_mode")),
+        ("Owners", ", ".join(spec.get("owners", []))),
+        ("Purpose", spec.get("purpose")),
+    ])
+    output.line()
+    output.table(
+        ["Version", "Training Period", "Key Change", "Status", "Notes"],
+        [[r.version, r.training_period, r.key_change, _title(r.status), r.notes] for r in view.versions],
+        title="Versioning",
+    )
+    dependencies = spec.get("dependencies", {})
+    if dependencies:
+        output.line()
+        output.heading("Dependencies")
+        output.fields([
+            ("Upstream", ", ".join(dependencies.get("upstream", []))),
+            ("Downstream", ", ".join(dependencies.get("downstream", []))),
+        ])
+    baselines = spec.get("baselines", [])
+    if baselines:
+        output.line()
+        output.table(
+            ["Metric", "Description", "Alert Threshold", "Gate"],
+            [[b.get("title") or b["metric"], b.get("description"), b.get("alert_threshold"), _gate_text(b)]
+             for b in baselines],
+            title="Performance Baselines",
+        )
+
+
+def _gate_text(baseline: dict[str, Any]) -> str | None:
+    parts = []
+    if "max" in baseline:
+        parts.append(f"{baseline['metric']} <= {baseline['max']:g}")
+    if "min" in baseline:
+        parts.append(f"{baseline['metric']} >= {baseline['min']:g}")
+    if "tolerance" in baseline:
+        worse = "drop" if baseline.get("direction") == "higher" else "rise"
+        parts.append(f"{worse} <= {baseline['tolerance']:.0%} vs {baseline.get('reference', 'production')}")
+    if parts and baseline.get("critical"):
+        parts.append("critical")
+    return "; ".join(parts) or None
+
+
+def render_version(view: VersionView) -> None:
+    manifest = view.manifest
+    output.heading(f"{manifest['model']}@{manifest['version']}  ({view.status.capitalize()})")
+    output.fields([
+        ("Training period", manifest.get("training_period")),
+        ("Key change", manifest.get("key_change")),
+        ("Notes", manifest.get("notes")),
+        ("Parents", ", ".join(manifest.get("parents", []))),
+        ("Registered", " by ".join(filter(None, [manifest.get("registered_at"), manifest.get("registered_by")]))),
+        ("Run", " ".join(str(v) for v in manifest.get("run", {}).values())),
+        ("Manifest digest", view.manifest_digest),
+    ])
+    _section_table("Architecture", manifest.get("architecture", []), ["component", "role", "framework"])
+    _section_table(
+        "Training Data Lineage", manifest.get("datasets", []),
+        ["name", "source", "scale", "features", "refresh", "snapshot"],
+    )
+    _mapping_table("Metrics", manifest.get("metrics", {}))
+    _mapping_table("Parameters", manifest.get("parameters", {}))
+    environment = manifest.get("environment", {})
+    _mapping_table(
+        "Environment",
+        {**{k: v for k, v in environment.items() if k != "packages"}, **environment.get("packages", {})},
+    )
+    card = manifest.get("model_card", {})
+    if card:
+        output.line()
+        output.heading("Model Card")
+        output.fields([(key.replace("_", " ").capitalize(), value) for key, value in card.items()])
+    _section_table("Artifacts", manifest.get("artifacts", []), ["path", "kind", "size", "digest", "url"])
+
+
+def _section_table(title: str, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    if not rows:
+        return
+    shown = [key for key in keys if any(key in row for row in rows)]
+    output.line()
+    output.table([key.replace("_", " ").title() for key in shown], [[row.get(k) for k in shown] for row in rows], title)
+
+
+def _mapping_table(title: str, mapping: dict[str, Any]) -> None:
+    if not mapping:
+        return
+    output.line()
+    output.table(["Name", "Value"], [[key, value] for key, value in mapping.items()], title)

@@ -1,0 +1,59 @@
+"""The one canonical serializer: YAML for stored files, JSON for ``--json`` output.
+
+Same content, same bytes: mappings keep the field order of the pydantic model that made
+them (free-form mappings such as metrics are sorted by the model), block style, UTF-8,
+no line folding. YAML is only ever loaded in safe mode.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from mreg.errors import InvalidManifest
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    yaml.width = 1 << 16
+    yaml.sort_base_mapping_type_on_output = False
+    return yaml
+
+
+def dump_yaml(data: Any) -> bytes:
+    """Canonical YAML bytes for plain data (dicts, lists, scalars)."""
+    buffer = io.StringIO()
+    _yaml().dump(data, buffer)
+    return buffer.getvalue().encode("utf-8")
+
+
+def load_yaml(data: bytes | str, source: str) -> Any:
+    """Parse YAML safely; a syntax error names the source."""
+    try:
+        return _yaml().load(data)
+    except YAMLError as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidManifest(source, f"not valid YAML ({problem})") from None
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace NaN and infinities, which JSON cannot carry, with null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def dump_json(data: Any) -> str:
+    """Canonical JSON text for ``--json``: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(_json_safe(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

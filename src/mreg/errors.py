@@ -1,0 +1,136 @@
+"""The MregError tree and the one exit-code enum.
+
+Every failure a user can cause is an ``MregError`` subclass named for its condition; it
+carries the fields that describe it and the exit code the CLI reports. The library raises,
+never prints or exits; the CLI's single funnel turns an error into one line on stderr.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in README.md ("Exit codes")."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2  # bad arguments or invalid input (also Typer's own usage errors)
+    NOT_FOUND = 3
+    CONFLICT = 4
+    INTEGRITY = 5
+    CHECK_FAILED = 6
+    UNAVAILABLE = 7  # a store or URL could not be reached
+
+
+class MregError(Exception):
+    """Base of every error mreg reports to a user."""
+
+    exit_code = ExitCode.UNEXPECTED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(MregError):
+    """Input that can never succeed as given: a bad name, flag combination or file."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InvalidName(UsageError):
+    def __init__(self, kind: str, value: str, why: str) -> None:
+        super().__init__(f"invalid {kind} {value!r}: {why}")
+        self.kind, self.value = kind, value
+
+
+class InvalidManifest(UsageError):
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+
+
+class InvalidTransition(UsageError):
+    def __init__(self, model: str, version: str, current: str, target: str, allowed: list[str]) -> None:
+        options = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"{model}@{version} is {current}; cannot move to {target} (allowed next: {options})"
+        )
+        self.model, self.version, self.current, self.target, self.allowed = (
+            model, version, current, target, allowed,
+        )
+
+
+class NotFound(MregError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class RegistryNotFound(NotFound):
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"no registry at {where} (run 'mreg init', pass --registry, or set MREG_REGISTRY)"
+        )
+        self.where = where
+
+
+class ModelNotFound(NotFound):
+    def __init__(self, model: str) -> None:
+        super().__init__(f"model {model} not found (see 'mreg models')")
+        self.model = model
+
+
+class VersionNotFound(NotFound):
+    def __init__(self, model: str, version: str) -> None:
+        super().__init__(f"version {model}@{version} not found (see 'mreg show {model}')")
+        self.model, self.version = model, version
+
+
+class PathNotFound(NotFound):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no such file or directory: {path}")
+        self.path = path
+
+
+class Conflict(MregError):
+    exit_code = ExitCode.CONFLICT
+
+
+class AlreadyExists(Conflict):
+    """A create-exclusive write found its name taken."""
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        super().__init__(f"{what} already exists{'; ' + hint if hint else ''}")
+        self.what = what
+
+
+class ConcurrentUpdate(Conflict):
+    """Another writer appended an event first and our transition no longer holds."""
+
+    def __init__(self, model: str, detail: str) -> None:
+        super().__init__(f"{model} changed while this command ran: {detail}")
+        self.model = model
+
+
+class IntegrityError(MregError):
+    exit_code = ExitCode.INTEGRITY
+
+
+class CorruptObject(IntegrityError):
+    def __init__(self, path: str, expected: str, actual: str) -> None:
+        super().__init__(f"{path}: content hashes to {actual}, expected {expected}")
+        self.path, self.expected, self.actual = path, expected, actual
+
+
+class CheckFailed(MregError):
+    """A gate, check or verification found what the user asked it to find."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
+class StoreUnavailable(MregError):
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, url: str, why: str) -> None:
+        super().__init__(f"cannot reach {url}: {why}")
+        self.url = url

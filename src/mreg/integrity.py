@@ -1,0 +1,203 @@
+"""``verify`` and ``gc``: checking a registry against its own digests, and collecting blobs.
+
+verify reads every file afresh (never the derived cache) and reports each problem with the
+file it is in: a manifest whose seal or recorded digest no longer matches its bytes, an
+event chain with a gap or a wrong ``previous``, a transition the lifecycle table forbids,
+a missing blob, and with ``deep`` a blob whose bytes do not hash to its name.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from mreg import lifecycle
+from mreg.errors import CorruptObject, MregError
+from mreg.events import Event, StoredEvent, chain_problems
+from mreg.lifecycle import ModelState
+from mreg.manifest import ModelSpec, VersionManifest
+from mreg.registry import Registry, model_path, version_path
+from mreg.results import GcReport, Problem, VerifyReport
+from mreg.store import open_storage
+from mreg.store.blobs import BlobStore, digest_bytes, object_path
+
+
+class _Checker:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.problems: list[Problem] = []
+        self.counts = {"models": 0, "versions": 0, "events": 0}
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path=path, message=message))
+
+    def _load(self, path: str, kind: type):
+        raw = self.registry.storage.read(path)
+        try:
+            return kind.from_yaml(raw, path), raw
+        except MregError as exc:
+            self.fail(path, exc.message.removeprefix(f"{path}: "))
+            return None, raw
+
+    def model(self, model: str, paths: list[str]) -> None:
+        self.counts["models"] += 1
+        spec, _ = self._load(model_path(model), ModelSpec)
+        if spec is not None and spec.id != model:
+            self.fail(model_path(model), f"names model {spec.id}, but lives under models/{model}")
+        manifests = {}
+        for path in paths:
+            if path.startswith(f"models/{model}/versions/"):
+                manifest, raw = self.manifest(model, path)
+                if manifest is not None:
+                    manifests[manifest.version] = (manifest, digest_bytes(raw))
+        history = []
+        for path in sorted(p for p in paths if p.startswith(f"models/{model}/events/")):
+            event, raw = self._load(path, Event)
+            self.counts["events"] += 1
+            if event is not None:
+                history.append(StoredEvent(event, digest_bytes(raw), path))
+        for message in chain_problems(model, history):
+            path, _, text = message.partition(": ")
+            self.fail(path, text)
+        self.replay(model, manifests, history)
+        archived = _archive_locations(history)
+        for version, (manifest, _) in manifests.items():
+            self.blobs_of(manifest, archived.get(version))
+
+    def manifest(self, model: str, path: str):
+        self.counts["versions"] += 1
+        manifest, raw = self._load(path, VersionManifest)
+        if manifest is None:
+            return None, raw
+        if path != version_path(manifest.model, manifest.version) or manifest.model != model:
+            self.fail(path, f"holds {manifest.ref}, which belongs at {version_path(manifest.model, manifest.version)}")
+        if manifest.seal != manifest.expected_seal():
+            self.fail(path, "edited after registration: its content no longer matches its seal")
+        elif manifest.to_yaml() != raw:
+            self.fail(path, "edited after registration: not in the canonical form mreg wrote")
+        return manifest, raw
+
+    def replay(self, model: str, manifests: dict, history: list[StoredEvent]) -> None:
+        state = ModelState(model, {version: lifecycle.State.DEVELOPMENT for version in manifests})
+        for stored in history:
+            event = stored.event
+            for record in event.changes:
+                known = manifests.get(record.version)
+                if known is None:
+                    self.fail(stored.path, f"moves {model}@{record.version}, which is not registered")
+                elif record.manifest and record.manifest != known[1]:
+                    self.fail(
+                        version_path(model, record.version),
+                        f"changed since event {event.seq} recorded its digest {record.manifest}",
+                    )
+            if not event.forced:
+                try:
+                    lifecycle.check(state, event.as_changes())
+                except MregError as exc:
+                    self.fail(stored.path, f"not a lifecycle transition: {exc.message}")
+            state.apply(event.as_changes())
+
+    def blobs_of(self, manifest: VersionManifest, archive_url: str | None) -> None:
+        blobs = BlobStore(open_storage(archive_url)) if archive_url else self.registry.blobs
+        where = version_path(manifest.model, manifest.version)
+        for artifact in manifest.artifacts:
+            if artifact.kind == "external":
+                continue
+            if not blobs.has(artifact.digest):
+                self.fail(object_path(artifact.digest), f"missing blob of {manifest.ref} artifact {artifact.path} ({where})")
+                continue
+            if artifact.kind == "tree":
+                try:
+                    entries = blobs.tree_entries(artifact.digest)
+                except CorruptObject as exc:
+                    self.fail(object_path(artifact.digest), exc.message)
+                    continue
+                for entry in entries:
+                    if not blobs.has(entry["digest"]):
+                        self.fail(object_path(entry["digest"]), f"missing blob of {manifest.ref} {artifact.path}/{entry['path']}")
+
+
+def _archive_locations(history: Iterable[StoredEvent]) -> dict[str, str]:
+    """Versions whose blobs an archive event moved, and where to."""
+    moved = {}
+    for stored in history:
+        if stored.event.archived_to:
+            for record in stored.event.changes:
+                moved[record.version] = stored.event.archived_to
+    return moved
+
+
+def _models_listing(registry: Registry, model: str | None) -> dict[str, list[str]]:
+    prefix = f"models/{model}" if model else "models"
+    by_model: dict[str, list[str]] = {}
+    for path in registry.storage.listing(prefix):
+        by_model.setdefault(path.split("/")[1], []).append(path)
+    return by_model
+
+
+def verify(registry: Registry, model: str | None = None, deep: bool = False) -> VerifyReport:
+    checker = _Checker(registry)
+    listing = _models_listing(registry, model)
+    if model is not None:
+        registry.model_spec(model)  # a named model that does not exist is "not found"
+    for name, paths in sorted(listing.items()):
+        if model_path(name) not in paths:
+            checker.fail(f"models/{name}", "has files but no model.yaml")
+            continue
+        checker.model(name, paths)
+    objects = registry.blobs.all_objects()
+    if deep:
+        for digest in sorted(objects):
+            try:
+                for _chunk in registry.blobs.iter_verified(digest):
+                    pass
+            except CorruptObject as exc:
+                checker.fail(object_path(digest), f"corrupt: hashes to {exc.actual}")
+    return VerifyReport(
+        ok=not checker.problems, deep=deep, objects=len(objects),
+        problems=sorted(checker.problems, key=lambda p: (p.path, p.message)), **checker.counts,
+    )
+
+
+def referenced_digests(registry: Registry, exclude: tuple[str, str] | None = None) -> set[str]:
+    """Every blob a live manifest or an event's evidence names (trees with their entries),
+    leaving out the version ``exclude`` = (model, version)."""
+    referenced: set[str] = set()
+    for model, paths in _models_listing(registry, None).items():
+        history = [
+            StoredEvent(Event.from_yaml(registry.storage.read(p), p), "", p)
+            for p in sorted(p for p in paths if p.startswith(f"models/{model}/events/"))
+        ]
+        moved = _archive_locations(history)
+        for stored in history:
+            referenced.update(proof.digest for proof in stored.event.evidence if proof.digest)
+        for path in paths:
+            if not path.startswith(f"models/{model}/versions/"):
+                continue
+            manifest = VersionManifest.from_yaml(registry.storage.read(path), path)
+            if manifest.version in moved or (model, manifest.version) == exclude:
+                continue
+            for artifact in manifest.artifacts:
+                if artifact.kind == "external":
+                    continue
+                referenced.add(artifact.digest)
+                if artifact.kind == "tree" and registry.blobs.has(artifact.digest):
+                    referenced.update(entry["digest"] for entry in registry.blobs.tree_entries(artifact.digest))
+    return referenced
+
+
+def collect_garbage(registry: Registry, dry_run: bool = False, grace: int | None = None) -> GcReport:
+    """Delete unreferenced blobs older than ``grace`` seconds (a registration in flight writes
+    its blobs before its manifest, so young unreferenced blobs are left alone)."""
+    grace = registry.config.policy.gc_grace_seconds if grace is None else grace
+    referenced = referenced_digests(registry)
+    objects = registry.blobs.all_objects()
+    cutoff = time.time() - grace
+    doomed = sorted(d for d, info in objects.items() if d not in referenced and info.modified <= cutoff)
+    if not dry_run:
+        for digest in doomed:
+            registry.blobs.storage.delete(object_path(digest))
+    return GcReport(
+        dry_run=dry_run, kept=len(objects) - len(doomed), removed=doomed,
+        bytes_freed=sum(objects[d].size for d in doomed),
+    )

@@ -1,0 +1,263 @@
+"""The registry's documents as pydantic models: mreg.yaml, model.yaml, version manifests.
+
+Each document carries ``schema_version``; unknown fields are errors, never dropped. Every
+table of the seed's Model Registry View has a home here:
+
+- inventory row (id, name, task, framework, serving mode, owners) -> ``ModelSpec``;
+  its *current version* and *status* are folded from events, never stored;
+- versioning (version, training period, key change, notes) -> ``VersionManifest``;
+  a version's *status* is folded from events too;
+- architecture components, training-data lineage -> ``Component``, ``Dataset``;
+- upstream/downstream dependencies -> ``Dependencies``;
+- performance baselines (metric, description, alert threshold) -> ``Baseline``;
+- Metaflow integration: run reference, parameters, environment, model card.
+
+The seed says "Retired" where its lifecycle diagram says Deprecated; mreg follows the
+diagram, so a retired version is Deprecated (and Archived once its artifacts move).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mreg.codec import dump_yaml, load_yaml
+from mreg.errors import InvalidManifest
+from mreg.names import NAME_PATTERN
+
+SCHEMA_VERSION = 1
+FORMAT_VERSION = 1
+
+Name = Annotated[str, Field(pattern=f"^{NAME_PATTERN.pattern}$", max_length=128)]
+Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+Scalar = str | int | float | bool | None
+
+
+class Document(BaseModel):
+    """Strict base: unknown fields rejected, instances immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data in field order, without unset optionals or empty collections."""
+        return _prune(self.model_dump(mode="json", by_alias=True))
+
+    def to_yaml(self) -> bytes:
+        return dump_yaml(self.to_data())
+
+    @classmethod
+    def from_data(cls, data: Any, source: str):
+        if not isinstance(data, dict):
+            raise InvalidManifest(source, f"expected a mapping, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidManifest(source, _first_problem(exc)) from None
+
+    @classmethod
+    def from_yaml(cls, raw: bytes | str, source: str):
+        return cls.from_data(load_yaml(raw, source), source)
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        pruned = {key: _prune(item) for key, item in value.items()}
+        return {key: item for key, item in pruned.items() if item not in (None, [], {})}
+    if isinstance(value, list):
+        return [_prune(item) for item in value]
+    return value
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "document"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {error['msg']}{more}"
+
+
+def _sorted_mapping(value: dict[str, Any] | None) -> dict[str, Any]:
+    return dict(sorted((value or {}).items()))
+
+
+class Policy(Document):
+    archive_store: str | None = None
+    gc_grace_seconds: int = 3600
+
+
+class RegistryConfig(Document):
+    """``mreg.yaml``: a registry refuses to open with a format it does not know."""
+
+    format: int = FORMAT_VERSION
+    hash: Literal["sha256"] = "sha256"
+    blob_store: str | None = None
+    policy: Policy = Policy()
+
+
+class Dependencies(Document):
+    upstream: list[str] = []
+    downstream: list[str] = []
+
+
+class Baseline(Document):
+    """A performance contract: the seed's metric, description and alert threshold, made checkable.
+
+    ``direction`` says which way is better. ``max``/``min`` are absolute bounds;
+    ``tolerance`` is the relative change allowed against ``reference`` (``production`` or a
+    version). ``gates`` lists the target states whose promotion this baseline checks.
+    """
+
+    metric: str
+    title: str | None = None
+    description: str | None = None
+    alert_threshold: str | None = None
+    unit: str | None = None
+    direction: Literal["higher", "lower"] | None = None
+    max: float | None = None
+    min: float | None = None
+    tolerance: float | None = Field(default=None, ge=0)
+    reference: str = "production"
+    critical: bool = False
+    gates: list[str] = []
+
+
+class ModelSpec(Document):
+    """``models/<MODEL>/model.yaml``: a model's identity, dependencies and baselines."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: Name
+    name: str
+    task: str | None = None
+    framework: str | None = None
+    serving_mode: str | None = None
+    purpose: str | None = None
+    owners: list[str] = []
+    dependencies: Dependencies = Dependencies()
+    baselines: list[Baseline] = []
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_schema(cls, value: int) -> int:
+        return _check_schema(value)
+
+    @field_validator("baselines")
+    @classmethod
+    def _unique_metrics(cls, value: list[Baseline]) -> list[Baseline]:
+        names = [baseline.metric for baseline in value]
+        if len(names) != len(set(names)):
+            raise ValueError("each metric may have one baseline")
+        return value
+
+
+class Component(Document):
+    component: str
+    role: str | None = None
+    framework: str | None = None
+
+
+class Dataset(Document):
+    """A training-data lineage row; ``snapshot``/``digest`` pin the exact data used."""
+
+    name: str
+    source: str | None = None
+    scale: str | None = None
+    features: str | None = None
+    refresh: str | None = None
+    snapshot: str | None = None
+    digest: Digest | None = None
+
+
+class Artifact(Document):
+    """A stored file or directory tree, or an external object recorded by digest."""
+
+    path: str
+    kind: Literal["file", "tree", "external"] = "file"
+    digest: Digest
+    size: int = Field(ge=0)
+    files: int | None = None
+    url: str | None = None
+
+
+class RunRef(Document):
+    """Where the version was trained, e.g. a Metaflow pathspec ``TrainFlow/1842``."""
+
+    system: str | None = None
+    pathspec: str | None = None
+    url: str | None = None
+
+
+class Environment(Document):
+    python: str | None = None
+    platform: str | None = None
+    packages: dict[str, str] = {}
+
+    _sort_packages = field_validator("packages")(lambda cls, value: _sorted_mapping(value))
+
+
+class ModelCard(Document):
+    intended_use: str | None = None
+    limitations: str | None = None
+    fairness: str | None = None
+    ethical_considerations: str | None = None
+
+
+class VersionManifest(Document):
+    """``models/<MODEL>/versions/<VERSION>.yaml``, written once; writing it registers the version."""
+
+    schema_version: int = SCHEMA_VERSION
+    model: Name
+    version: Name
+    training_period: str | None = None
+    key_change: str | None = None
+    notes: str | None = None
+    parents: list[str] = []
+    architecture: list[Component] = []
+    datasets: list[Dataset] = []
+    metrics: dict[str, float] = {}
+    parameters: dict[str, Scalar] = {}
+    environment: Environment = Environment()
+    run: RunRef = RunRef()
+    model_card: ModelCard = ModelCard()
+    artifacts: list[Artifact] = []
+    registered_by: str | None = None
+    registered_at: str | None = None
+    seal: Digest | None = None  # sha256 of this manifest without the seal: edits are detectable
+
+    _known_schema = field_validator("schema_version")(lambda cls, value: _check_schema(value))
+    _sort_metrics = field_validator("metrics", "parameters")(
+        lambda cls, value: _sorted_mapping(value)
+    )
+
+    @field_validator("artifacts")
+    @classmethod
+    def _unique_paths(cls, value: list[Artifact]) -> list[Artifact]:
+        paths = [artifact.path for artifact in value]
+        if len(paths) != len(set(paths)):
+            raise ValueError("artifact paths must be unique")
+        return sorted(value, key=lambda artifact: artifact.path)
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique_datasets(cls, value: list[Dataset]) -> list[Dataset]:
+        names = [dataset.name for dataset in value]
+        if len(names) != len(set(names)):
+            raise ValueError("dataset names must be unique")
+        return value
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    def expected_seal(self) -> str:
+        from mreg.store.blobs import digest_bytes
+
+        return digest_bytes(self.model_copy(update={"seal": None}).to_yaml())
+
+    def sealed(self) -> "VersionManifest":
+        return self.model_copy(update={"seal": self.expected_seal()})
+
+
+def _check_schema(value: int) -> int:
+    if value != SCHEMA_VERSION:
+        raise ValueError(f"unsupported schema_version {value} (this mreg reads {SCHEMA_VERSION})")
+    return value

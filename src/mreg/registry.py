@@ -1,0 +1,609 @@
+"""The registry facade: every operation a user can ask for, over one store.
+
+Write order is blobs, then the version manifest, then events; reads go the other way.
+Nothing here prints or exits: methods return result models and raise ``MregError``s.
+Command verbs equal method names (``mreg promote`` is ``Registry.promote``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+from mreg import artifacts, clock, events, gates, lifecycle
+from mreg.codec import dump_json, load_yaml
+from mreg.errors import (
+    AlreadyExists,
+    CheckFailed,
+    InvalidManifest,
+    ModelNotFound,
+    MregError,
+    RegistryNotFound,
+    UsageError,
+    VersionNotFound,
+)
+from mreg.events import ChangeRecord, Event, Evidence, StoredEvent
+from mreg.gates import GateReport
+from mreg.lifecycle import Change, ModelState, State
+from mreg.manifest import ModelSpec, RegistryConfig, VersionManifest, FORMAT_VERSION
+from mreg.names import check_name, parse_ref
+from mreg.results import (
+    EventResult,
+    LogEntry,
+    ModelSummary,
+    ModelView,
+    PullResult,
+    StatusView,
+    VersionRow,
+    VersionView,
+)
+from mreg.store import FileInfo, Storage, open_storage
+from mreg.store.blobs import BlobStore, Progress, object_path
+from mreg.store.cache import FileCache
+from mreg.store.storage import is_local
+
+CONFIG_PATH = "mreg.yaml"
+GITIGNORE = "# derived and temporary files; never the source of truth\n.cache/\n.tmp/\n"
+
+
+def model_path(model: str) -> str:
+    return f"models/{model}/model.yaml"
+
+
+def version_path(model: str, version: str) -> str:
+    return f"models/{model}/versions/{version}.yaml"
+
+
+def natural_key(name: str) -> list:
+    """Order versions as people do: v9.1 before v10.0."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
+
+
+class StoredManifest(NamedTuple):
+    manifest: VersionManifest
+    digest: str
+    path: str
+
+
+class ModelFiles(NamedTuple):
+    """Everything stored for one model, as read from one listing."""
+
+    spec: ModelSpec
+    manifests: dict[str, StoredManifest]
+    events: list[StoredEvent]
+
+    def state(self) -> ModelState:
+        return lifecycle.fold(
+            self.spec.id, self.manifests, (stored.event.as_changes() for stored in self.events)
+        )
+
+    def manifest(self, version: str) -> StoredManifest:
+        try:
+            return self.manifests[version]
+        except KeyError:
+            raise VersionNotFound(self.spec.id, version) from None
+
+
+class Registry:
+    def __init__(self, storage: Storage, config: RegistryConfig) -> None:
+        self.storage = storage
+        self.config = config
+        self.blobs = BlobStore(self._blob_storage(config.blob_store))
+        self._cache = FileCache(storage, load_yaml)
+
+    def _blob_storage(self, url: str | None) -> Storage:
+        if url is None:
+            return self.storage
+        if is_local(url) and not Path(url).is_absolute() and is_local(self.storage.url):
+            url = str(Path(self.storage.url, url))
+        return open_storage(url)
+
+    # -- opening -----------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, url: str, blob_store: str | None = None) -> "Registry":
+        """Lay out a new registry at ``url``; refuses a place that already holds one."""
+        storage = open_storage(url)
+        config = RegistryConfig(blob_store=blob_store)
+        if storage.exists(CONFIG_PATH):
+            raise AlreadyExists(f"a registry at {url}")
+        registry = cls(storage, config)  # opens the blob store first, so a bad URL writes nothing
+        storage.create(CONFIG_PATH, config.to_yaml())
+        if is_local(storage.url) and not storage.exists(".gitignore"):
+            storage.create(".gitignore", GITIGNORE.encode())
+        return registry
+
+    @classmethod
+    def open(cls, url: str) -> "Registry":
+        storage = open_storage(url)
+        if not storage.exists(CONFIG_PATH):
+            raise RegistryNotFound(url)
+        config = RegistryConfig.from_yaml(storage.read(CONFIG_PATH), f"{url}/{CONFIG_PATH}")
+        if config.format != FORMAT_VERSION:
+            raise InvalidManifest(CONFIG_PATH, f"format {config.format} is not supported")
+        return cls(storage, config)
+
+    def flush(self) -> None:
+        """Persist what reads learned into the derived cache (call after a successful command)."""
+        self._cache.flush()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _parse(self, path: str, info: FileInfo, kind: type):
+        return kind.from_data(self._cache.get(path, info).data, path)
+
+    def _model_files(self, model: str, listing: dict[str, FileInfo] | None = None) -> ModelFiles:
+        check_name("model id", model)
+        prefix = f"models/{model}/"
+        if listing is None:
+            listing = self.storage.listing(prefix.rstrip("/"))
+        spec_path = model_path(model)
+        if spec_path not in listing:
+            raise ModelNotFound(model)
+        spec = self._parse(spec_path, listing[spec_path], ModelSpec)
+        manifests: dict[str, StoredManifest] = {}
+        history: list[StoredEvent] = []
+        for path, info in listing.items():
+            if not path.endswith(".yaml"):
+                continue
+            folder = path[len(prefix):].partition("/")[0]
+            if folder == "versions":
+                entry = self._cache.get(path, info)
+                manifest = VersionManifest.from_data(entry.data, path)
+                manifests[manifest.version] = StoredManifest(manifest, entry.digest, path)
+            elif folder == "events":
+                entry = self._cache.get(path, info)
+                history.append(StoredEvent(Event.from_data(entry.data, path), entry.digest, path))
+        history.sort(key=lambda stored: stored.path)
+        ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
+        return ModelFiles(spec, ordered, history)
+
+    def _all_model_files(self) -> list[ModelFiles]:
+        listing = self.storage.listing("models")
+        by_model: dict[str, dict[str, FileInfo]] = {}
+        for path, info in listing.items():
+            by_model.setdefault(path.split("/")[1], {})[path] = info
+        self._cache.forget_missing(set(listing), "models/")
+        return [
+            self._model_files(model, files)
+            for model, files in sorted(by_model.items())
+            if model_path(model) in files
+        ]
+
+    def model_ids(self) -> list[str]:
+        return [files.spec.id for files in self._all_model_files()]
+
+    def _summary(self, files: ModelFiles) -> ModelSummary:
+        current, status = _current(files)
+        spec = files.spec
+        return ModelSummary(
+            id=spec.id, name=spec.name, task=spec.task, framework=spec.framework,
+            current_version=current, status=status, serving_mode=spec.serving_mode,
+            versions=len(files.manifests),
+        )
+
+    def models(self, status: State | None = None) -> list[ModelSummary]:
+        """The inventory, one row per model, with current version and status folded from events."""
+        rows = [self._summary(files) for files in self._all_model_files()]
+        return [row for row in rows if status is None or row.status == status.value]
+
+    def show_model(self, model: str) -> ModelView:
+        files = self._model_files(model)
+        state = files.state()
+        current, status = _current(files)
+        rows = [
+            VersionRow(
+                version=version, training_period=stored.manifest.training_period,
+                key_change=stored.manifest.key_change, status=state.state_of(version).value,
+                notes=stored.manifest.notes, registered_at=stored.manifest.registered_at,
+            )
+            for version, stored in files.manifests.items()
+        ]
+        return ModelView(model=files.spec.to_data(), current_version=current, status=status, versions=rows)
+
+    def show_version(self, ref: str) -> VersionView:
+        model, version = parse_ref(ref)
+        files = self._model_files(model)
+        stored = files.manifest(version)
+        return VersionView(
+            manifest=stored.manifest.to_data(),
+            status=files.state().state_of(version).value,
+            manifest_digest=stored.digest,
+        )
+
+    def manifest(self, ref: str) -> VersionManifest:
+        model, version = parse_ref(ref)
+        return self._model_files(model).manifest(version).manifest
+
+    def model_spec(self, model: str) -> ModelSpec:
+        return self._model_files(model).spec
+
+    def model_state(self, model: str) -> ModelState:
+        return self._model_files(model).state()
+
+    def log(self, model: str | None = None) -> list[LogEntry]:
+        """Registrations and events interleaved by time, newest first."""
+        every = [self._model_files(model)] if model else self._all_model_files()
+        entries = []
+        for files in every:
+            for version, stored in files.manifests.items():
+                entries.append(_registration_entry(stored.manifest))
+            entries += [_event_entry(stored.event) for stored in files.events]
+        entries.sort(key=lambda entry: (entry.time, entry.model, entry.seq or 0), reverse=True)
+        return entries
+
+    def status(self, model: str, at: datetime | None = None) -> StatusView:
+        """Each version's state now, or as it was at instant ``at``."""
+        files = self._model_files(model)
+        if at is not None:
+            instant = clock.format_time(at)
+            files = ModelFiles(
+                files.spec,
+                {v: s for v, s in files.manifests.items() if (s.manifest.registered_at or "") <= instant},
+                [s for s in files.events if s.event.time <= instant],
+            )
+        state = files.state()
+        versions = {version: state.state_of(version).value for version in files.manifests}
+        return StatusView(
+            model=model, at=clock.format_time(at) if at else None, serving=state.serving, versions=versions
+        )
+
+    # -- writing: models and versions --------------------------------------------------
+
+    def add_model(self, spec: ModelSpec) -> ModelView:
+        path = model_path(spec.id)
+        if self.storage.exists(path):
+            raise AlreadyExists(f"model {spec.id}", "edit it with 'mreg model update'")
+        self.storage.create(path, spec.to_yaml())
+        return self.show_model(spec.id)
+
+    def update_model(self, spec: ModelSpec) -> ModelView:
+        """Replace a model's identity, dependencies and baselines (versions and events are untouched)."""
+        self._model_files(spec.id)
+        self.storage.replace(model_path(spec.id), spec.to_yaml())
+        return self.show_model(spec.id)
+
+    def register(
+        self,
+        ref: str,
+        manifest: dict[str, Any] | None = None,
+        artifact_sources: list[str] = (),
+        parents: list[str] = (),
+        metrics: dict[str, float] | None = None,
+        progress: Progress | None = None,
+    ) -> VersionView:
+        """Store artifacts, then create the version manifest exclusively: that write registers it."""
+        model, version = parse_ref(ref)
+        files = self._model_files(model)
+        if version in files.manifests or self.storage.exists(version_path(model, version)):
+            raise AlreadyExists(f"{model}@{version}", "versions are immutable; register a new version")
+        data = dict(manifest or {})
+        for key, expected in (("model", model), ("version", version)):
+            if data.setdefault(key, expected) != expected:
+                raise UsageError(f"manifest says {key} {data[key]!r}, but the command names {expected!r}")
+        data["parents"] = list(dict.fromkeys([*data.get("parents", []), *parents]))
+        data["metrics"] = {**data.get("metrics", {}), **(metrics or {})}
+        self._check_parents(files, version, data["parents"])
+        source = f"manifest for {model}@{version}"
+        draft = VersionManifest.from_data(data, source)  # validate before storing anything
+        sources = artifacts.collect(list(artifact_sources))
+        stored = artifacts.store(self.blobs, sources, progress)
+        new_names = {artifact.path for artifact in stored}
+        if new_names & {artifact.path for artifact in draft.artifacts}:
+            raise UsageError("an -a artifact has the same name as one in the manifest file")
+        final = VersionManifest.from_data(
+            {
+                **draft.to_data(),
+                "artifacts": [a.to_data() for a in [*draft.artifacts, *stored]],
+                "registered_by": clock.actor(),
+                "registered_at": clock.format_time(clock.now()),
+            },
+            source,
+        ).sealed()
+        try:
+            self.storage.create(version_path(model, version), final.to_yaml())
+        except AlreadyExists:
+            raise AlreadyExists(f"{model}@{version}", "registered concurrently by another writer") from None
+        self._enter_candidate_if_retraining(model, version)
+        return self.show_version(ref)
+
+    def _enter_candidate_if_retraining(self, model: str, version: str) -> None:
+        """The seed's Retraining -> Candidate edge: a version registered while the serving one
+        retrains becomes a Candidate at once if it passes the offline gate."""
+        files = self._model_files(model)
+        retraining = files.state().in_state(State.RETRAINING)
+        if retraining and not self._gate(files, version, "candidate").failures:
+            self.promote(f"{model}@{version}", State.CANDIDATE, reason=f"new version trained while {retraining[0]} retrains")
+
+    def _check_parents(self, files: ModelFiles, version: str, parents: list[str]) -> None:
+        for parent in parents:
+            parent_model, parent_version = parse_ref(parent, version_required=False)
+            if parent_version is None:
+                parent_model, parent_version = files.spec.id, parent_model
+            if (parent_model, parent_version) == (files.spec.id, version):
+                raise UsageError(f"{files.spec.id}@{version} cannot be its own parent (a cycle)")
+            owner = files if parent_model == files.spec.id else self._model_files(parent_model)
+            owner.manifest(parent_version)
+
+    def pull(self, ref: str, directory: Path, progress: Progress | None = None) -> PullResult:
+        """Write a version's artifacts under ``directory``, every byte checked against its digest."""
+        manifest = self.manifest(ref)
+        blobs = self._blobs_for(manifest)
+        pulled = artifacts.materialize(blobs, manifest.artifacts, directory, progress)
+        return PullResult(
+            ref=manifest.ref, directory=str(directory), files=pulled, bytes=sum(f.size for f in pulled)
+        )
+
+    def _blobs_for(self, manifest: VersionManifest) -> BlobStore:
+        """The main blob store, or the archive store an archive event moved this version to."""
+        for stored in reversed(self._model_files(manifest.model).events):
+            event = stored.event
+            if event.archived_to and any(c.version == manifest.version for c in event.changes):
+                return BlobStore(open_storage(event.archived_to))
+        return self.blobs
+
+    # -- writing: lifecycle events -----------------------------------------------------
+
+    def _append(
+        self,
+        model: str,
+        action: str,
+        planner: Callable[[ModelFiles], list[Change]],
+        reason: str | None,
+        forced: bool = False,
+        evidence: Callable[[ModelFiles, list[Change]], list[Evidence]] | None = None,
+        archived_to: str | None = None,
+    ) -> EventResult:
+        """Plan against the freshest history and append one event; retried if another writer won."""
+        if forced and not reason:
+            raise UsageError("--force needs --reason: forced changes must say why")
+
+        def plan() -> Event:
+            files = self._model_files(model)
+            changes = planner(files)
+            proofs = evidence(files, changes) if evidence else []
+            records = [
+                ChangeRecord(**{"version": c.version, "from": c.source, "to": c.target,
+                                "manifest": files.manifest(c.version).digest})
+                for c in changes
+            ]
+            return Event(
+                model=model, action=action, changes=records, actor=clock.actor(),
+                time=clock.format_time(clock.now()), reason=reason, forced=forced,
+                evidence=proofs, archived_to=archived_to, **events.next_links(files.events),
+            )
+
+        stored = events.append(model, plan, self.storage.create)
+        event = stored.event
+        return EventResult(
+            model=model, seq=event.seq, action=event.action,
+            changes=[_change_data(record) for record in event.changes], forced=event.forced,
+            evidence=[proof.to_data() for proof in event.evidence], archived_to=event.archived_to,
+        )
+
+    def promote(
+        self,
+        ref: str,
+        target: State,
+        reason: str | None = None,
+        evidence_file: Path | None = None,
+        force: bool = False,
+        metrics: dict[str, float] | None = None,
+    ) -> EventResult:
+        """Move a version along one edge; edges with a gate check the version's baselines first.
+
+        ``metrics`` (e.g. measured on the canary) override the manifest's offline metrics for
+        the gate. A failing gate raises ``CheckFailed`` unless ``force`` (which needs a reason).
+        """
+        model, version = parse_ref(ref)
+        attached = self._evidence_from_file(evidence_file)
+
+        def planner(files: ModelFiles) -> list[Change]:
+            files.manifest(version)
+            state = files.state()
+            if force:
+                return lifecycle.plan_forced(state, version, target)
+            return lifecycle.plan_promote(state, version, target)
+
+        def evidence(files: ModelFiles, changes: list[Change]) -> list[Evidence]:
+            proofs = list(attached)
+            if target.value in gates.GATED_STATES:
+                report = self._gate(files, version, target.value, metrics)
+                if report.failures and not force:
+                    raise CheckFailed(f"{model}@{version}: {report.summary()} (use --force --reason to override)")
+                proofs.append(self._gate_evidence(report))
+            verdict = _judge_verdict(evidence_file) if target == State.PRODUCTION else None
+            if verdict not in (None, "Pass") and not force:
+                raise CheckFailed(f"{model}@{version}: canary judgement is {verdict}, not Pass")
+            return proofs
+
+        return self._append(model, "promote", planner, reason, force, evidence)
+
+    def _gate(
+        self, files: ModelFiles, version: str, target: str, metrics: dict[str, float] | None = None
+    ) -> GateReport:
+        """Evaluate the baselines gating ``target`` for a version against its reference version."""
+        manifest = files.manifest(version).manifest
+        observed = {**manifest.metrics, **(metrics or {})}
+        baselines = gates.gating(files.spec.baselines, target)
+        reference_name = _reference_version(files, baselines, exclude=version)
+        reference = files.manifests[reference_name].manifest.metrics if reference_name else {}
+        return gates.evaluate(target, manifest.ref, baselines, observed, reference, reference_name)
+
+    def check(self, ref: str, against: str | None = None, metrics: dict[str, float] | None = None) -> GateReport:
+        """Evaluate a version against every baseline and a reference (production by default)."""
+        model, version = parse_ref(ref)
+        files = self._model_files(model)
+        manifest = files.manifest(version).manifest
+        reference_name = files.state().serving if against in (None, "production") else against
+        if reference_name == version:
+            reference_name = None
+        reference = files.manifest(reference_name).manifest.metrics if reference_name else {}
+        observed = {**manifest.metrics, **(metrics or {})}
+        return gates.evaluate("check", manifest.ref, files.spec.baselines, observed, reference, reference_name)
+
+    def _gate_evidence(self, report: GateReport) -> Evidence:
+        """Store the full gate report as a blob; the event names it by digest."""
+        stored = self.blobs.put_bytes(dump_json(report.model_dump(mode="json")).encode())
+        return Evidence(kind=f"gate:{report.gate}", verdict=report.verdict, digest=stored.digest, summary=report.summary())
+
+    def _evidence_from_file(self, path: Path | None) -> list[Evidence]:
+        """Keep an evidence file as a blob so the event can name it by digest."""
+        if path is None:
+            return []
+        if not path.is_file():
+            raise UsageError(f"evidence file {path} does not exist")
+        stored = self.blobs.put_file(path)
+        return [Evidence(kind="file", digest=stored.digest, summary=path.name)]
+
+    def rollback(
+        self, target: str, to: str | None = None, reason: str | None = None, force: bool = False
+    ) -> EventResult:
+        model, version = parse_ref(target, version_required=False)
+        if to is not None:
+            check_name("version", to)
+
+        def planner(files: ModelFiles) -> list[Change]:
+            for name in (version, to):
+                if name is not None:
+                    files.manifest(name)
+            return lifecycle.plan_rollback(files.state(), version, to)
+
+        return self._append(model, "rollback", planner, reason, force)
+
+    def deprecate(self, ref: str, reason: str | None = None) -> EventResult:
+        return self._move(ref, State.DEPRECATED, "deprecate", reason)
+
+    def archive(self, ref: str, reason: str | None = None, move_to: str | None = None) -> EventResult:
+        """Deprecated -> Archived; with an archive store, blobs only this version uses move there.
+
+        Order: copy (verified) to the archive, append the event naming it, then delete the
+        originals, so a crash leaves the blobs in one place or both, never in none.
+        """
+        model, version = parse_ref(ref)
+        move_to = move_to or self.config.policy.archive_store
+        if move_to is None:
+            return self._move(ref, State.ARCHIVED, "archive", reason)
+        files = self._model_files(model)
+        lifecycle.plan_move(files.state(), version, State.ARCHIVED)  # refuse before copying anything
+        exclusive = self._exclusive_blobs(files, version)
+        archive = BlobStore(open_storage(move_to))
+        for digest in exclusive:
+            archive.put_chunks(self.blobs.iter_verified(digest))
+        result = self._move(ref, State.ARCHIVED, "archive", reason, archived_to=move_to)
+        for digest in exclusive:
+            self.blobs.storage.delete(object_path(digest))
+        return result
+
+    def _exclusive_blobs(self, files: ModelFiles, version: str) -> list[str]:
+        """Blobs of ``version`` that no other registered version of any model references."""
+        from mreg.integrity import referenced_digests
+
+        mine = self._version_blobs(files.manifest(version).manifest)
+        others = referenced_digests(self, exclude=(files.spec.id, version))
+        return sorted(mine - others)
+
+    def _version_blobs(self, manifest: VersionManifest) -> set[str]:
+        digests = set()
+        for artifact in manifest.artifacts:
+            if artifact.kind == "external":
+                continue
+            digests.add(artifact.digest)
+            if artifact.kind == "tree":
+                digests.update(entry["digest"] for entry in self.blobs.tree_entries(artifact.digest))
+        return digests
+
+    def monitor(
+        self, model: str, metrics: dict[str, float], source: Path | None = None, scheduled: bool = False
+    ) -> EventResult:
+        """A health check of the serving version against its baselines' alert thresholds.
+
+        Production -> Monitoring -> Production when healthy; -> Retraining on drift, or when
+        retraining is ``scheduled`` whatever the metrics say.
+        """
+        attached = self._evidence_from_file(source)
+        outcome: dict[str, GateReport] = {}
+
+        def planner(files: ModelFiles) -> list[Change]:
+            state = files.state()
+            serving = state.serving
+            manifest = files.manifest(serving).manifest if serving else None
+            report = gates.evaluate(
+                "health", manifest.ref if manifest else model, gates.health_baselines(files.spec.baselines), metrics
+            )
+            outcome["report"] = report
+            return lifecycle.plan_health_check(state, healthy=not report.failures and not scheduled)
+
+        def evidence(files: ModelFiles, changes: list[Change]) -> list[Evidence]:
+            report = outcome["report"]
+            proof = self._gate_evidence(report)
+            verdict = "drift" if report.failures else ("scheduled" if scheduled else "healthy")
+            return [*attached, proof.model_copy(update={"verdict": verdict})]
+
+        return self._append(model, "monitor", planner, None, evidence=evidence)
+
+    def reindex(self) -> int:
+        """Drop the derived cache and rebuild it from every file; returns how many were read."""
+        self._cache.clear()
+        listing = self.storage.listing("models")
+        self._all_model_files()
+        self._cache.flush()
+        return len(listing)
+
+    def _move(self, ref: str, target: State, action: str, reason: str | None, **extra) -> EventResult:
+        model, version = parse_ref(ref)
+
+        def planner(files: ModelFiles) -> list[Change]:
+            files.manifest(version)
+            return lifecycle.plan_move(files.state(), version, target)
+
+        return self._append(model, action, planner, reason, **extra)
+
+
+def _reference_version(files: ModelFiles, baselines: list, exclude: str) -> str | None:
+    """The version a relative tolerance compares against: the baselines' ``reference``
+    (``production`` means the serving version), skipping the version under test."""
+    names = {baseline.reference for baseline in baselines if baseline.tolerance is not None}
+    name = names.pop() if len(names) == 1 else "production"
+    version = files.state().serving if name == "production" else name
+    return version if version in files.manifests and version != exclude else None
+
+
+def _judge_verdict(path: Path | None) -> str | None:
+    """The verdict of a ``mreg judge --json`` report given as evidence, if it is one."""
+    if path is None:
+        return None
+    try:
+        data = load_yaml(path.read_bytes(), str(path))
+    except MregError:
+        return None
+    return data.get("verdict") if isinstance(data, dict) and "metrics" in data else None
+
+
+def _current(files: ModelFiles) -> tuple[str | None, str | None]:
+    """The serving version, else the newest registered one, with its state."""
+    state = files.state()
+    version = state.serving or (list(files.manifests)[-1] if files.manifests else None)
+    return (version, state.state_of(version).value) if version else (None, None)
+
+
+def _change_data(record: ChangeRecord) -> dict[str, str]:
+    return {"version": record.version, "from": record.from_.value, "to": record.to.value}
+
+
+def _registration_entry(manifest: VersionManifest) -> LogEntry:
+    return LogEntry(
+        time=manifest.registered_at or "", model=manifest.model, action="register", seq=None,
+        changes=[{"version": manifest.version, "from": "", "to": State.DEVELOPMENT.value}],
+        actor=manifest.registered_by, reason=manifest.key_change, forced=False, evidence=[],
+    )
+
+
+def _event_entry(event: Event) -> LogEntry:
+    return LogEntry(
+        time=event.time, model=event.model, action=event.action, seq=event.seq,
+        changes=[_change_data(record) for record in event.changes], actor=event.actor,
+        reason=event.reason, forced=event.forced, evidence=[proof.to_data() for proof in event.evidence],
+    )

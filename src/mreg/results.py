@@ -1,0 +1,119 @@
+"""What the library returns: plain pydantic models that the CLI renders as tables or ``--json``.
+
+Each command has one result type whatever its flags, and its JSON keys are stable and
+documented (README, "JSON output").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def to_json_data(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class ModelSummary(Result):
+    """One row of the seed's Model Inventory table."""
+
+    id: str
+    name: str
+    task: str | None
+    framework: str | None
+    current_version: str | None
+    status: str | None
+    serving_mode: str | None
+    versions: int
+
+
+class VersionRow(Result):
+    """One row of a model's Versioning table."""
+
+    version: str
+    training_period: str | None
+    key_change: str | None
+    status: str
+    notes: str | None
+    registered_at: str | None
+
+
+class ModelView(Result):
+    model: dict[str, Any]
+    current_version: str | None
+    status: str | None
+    versions: list[VersionRow]
+
+
+class VersionView(Result):
+    manifest: dict[str, Any]
+    status: str
+    manifest_digest: str
+
+
+class LogEntry(Result):
+    time: str
+    model: str
+    action: str
+    seq: int | None
+    changes: list[dict[str, str]]
+    actor: str | None
+    reason: str | None
+    forced: bool
+    evidence: list[dict[str, Any]]
+
+
+class StatusView(Result):
+    model: str
+    at: str | None
+    serving: str | None
+    versions: dict[str, str]
+
+
+class EventResult(Result):
+    model: str
+    seq: int
+    action: str
+    changes: list[dict[str, str]]
+    forced: bool
+    evidence: list[dict[str, Any]]
+    archived_to: str | None = None
+
+
+class PulledFile(Result):
+    path: str
+    digest: str
+    size: int
+
+
+class PullResult(Result):
+    ref: str
+    directory: str
+    files: list[PulledFile]
+    bytes: int
+
+
+class Problem(Result):
+    path: str
+    message: str
+
+
+class VerifyReport(Result):
+    ok: bool
+    deep: bool
+    models: int
+    versions: int
+    events: int
+    objects: int
+    problems: list[Problem]
+
+
+class GcReport(Result):
+    dry_run: bool
+    kept: int
+    removed: list[str]
+    bytes_freed: int

@@ -1,0 +1,191 @@
+"""Content-addressed blobs: ``objects/sha256/<2 hex>/<62 hex>``, named by the sha256 of their bytes.
+
+Invariants:
+
+- A blob's name is the hash of its bytes; a name never maps to two contents, and identical
+  bytes are stored once (a second put finds the name taken and discards its copy).
+- A blob is hashed while it is written, in one pass over the source; it becomes visible
+  only under its final name, complete, via the storage's exclusive commit.
+- Reads can verify: ``iter_verified`` raises ``CorruptObject`` if the bytes do not hash to
+  the name, after yielding them, so a caller that writes to a temporary file can discard it.
+- A directory is stored as a *tree*: each file a blob, plus a canonical listing (sorted
+  paths, JSON, one entry per file) stored as a blob whose digest names the directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, NamedTuple
+
+from mreg.errors import CorruptObject, PathNotFound, UsageError
+from mreg.store.storage import FileInfo, Storage
+
+OBJECTS = "objects/sha256"
+CHUNK = 1 << 20
+TREE_FORMAT = "mreg-tree-1"
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+Progress = Callable[[int], None]
+
+
+class Stored(NamedTuple):
+    digest: str
+    size: int
+    files: int | None = None
+
+
+def object_path(digest: str) -> str:
+    """``sha256:<hex>`` -> ``objects/sha256/xx/rest``; rejects anything else."""
+    algorithm, _, hexdigest = digest.partition(":")
+    if algorithm != "sha256" or not _HEX.fullmatch(hexdigest):
+        raise UsageError(f"invalid digest {digest!r} (expected sha256:<64 hex>)")
+    return f"{OBJECTS}/{hexdigest[:2]}/{hexdigest[2:]}"
+
+
+def digest_of_path(path: str) -> str | None:
+    """The inverse of ``object_path``; None for a path that is not a well-formed object name."""
+    prefix, _, rest = path.rpartition("/")
+    head = prefix.rpartition("/")[2]
+    hexdigest = head + rest
+    if prefix != f"{OBJECTS}/{head}" or len(head) != 2 or not _HEX.fullmatch(hexdigest):
+        return None
+    return f"sha256:{hexdigest}"
+
+
+def digest_bytes(data: bytes) -> str:
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+
+class BlobStore:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def has(self, digest: str) -> bool:
+        return self.storage.exists(object_path(digest))
+
+    def put_chunks(self, chunks: Iterable[bytes], progress: Progress | None = None) -> Stored:
+        """Store a stream, hashing it as it is written; returns its digest and size."""
+        hasher, size = hashlib.sha256(), 0
+        staged = self.storage.stage()
+        try:
+            for chunk in chunks:
+                hasher.update(chunk)
+                staged.write(chunk)
+                size += len(chunk)
+                if progress:
+                    progress(len(chunk))
+        except BaseException:
+            staged.abort()
+            raise
+        digest = f"sha256:{hasher.hexdigest()}"
+        staged.commit(object_path(digest))
+        return Stored(digest, size)
+
+    def put_bytes(self, data: bytes) -> Stored:
+        return self.put_chunks([data])
+
+    def put_file(self, path: Path, progress: Progress | None = None) -> Stored:
+        return self.put_chunks(_file_chunks(path), progress)
+
+    def put_tree(self, root: Path, progress: Progress | None = None) -> Stored:
+        """Store every file below ``root`` and the canonical listing that names the tree."""
+        entries = []
+        for relative, source in walk_tree(root):
+            stored = self.put_file(source, progress)
+            entries.append({"path": relative, "digest": stored.digest, "size": stored.size})
+        listing = tree_listing(entries)
+        stored = self.put_bytes(listing)
+        return Stored(stored.digest, sum(entry["size"] for entry in entries), len(entries))
+
+    def read(self, digest: str) -> bytes:
+        return b"".join(self.iter_verified(digest))
+
+    def iter_verified(self, digest: str) -> Iterator[bytes]:
+        path = object_path(digest)
+        hasher = hashlib.sha256()
+        for chunk in self.storage.iter_chunks(path):
+            hasher.update(chunk)
+            yield chunk
+        actual = f"sha256:{hasher.hexdigest()}"
+        if actual != digest:
+            raise CorruptObject(f"{self.storage.url}/{path}", digest, actual)
+
+    def tree_entries(self, digest: str) -> list[dict]:
+        """The verified listing of a tree blob."""
+        document = json.loads(self.read(digest))
+        if document.get("format") != TREE_FORMAT:
+            raise CorruptObject(object_path(digest), TREE_FORMAT, str(document.get("format")))
+        return document["entries"]
+
+    def all_objects(self) -> dict[str, FileInfo]:
+        """Every well-formed object in the store, by digest, with its listing details."""
+        listing = self.storage.listing(OBJECTS)
+        found = {digest_of_path(path): info for path, info in listing.items()}
+        found.pop(None, None)
+        return found  # type: ignore[return-value]
+
+
+def tree_listing(entries: list[dict]) -> bytes:
+    """Canonical bytes of a tree: sorted entries, sorted keys, no whitespace variance."""
+    ordered = sorted(entries, key=lambda entry: entry["path"])
+    return json.dumps(
+        {"format": TREE_FORMAT, "entries": ordered}, sort_keys=True, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
+
+
+def check_artifact_source(path: Path) -> str:
+    """``file`` or ``tree`` for a path a user asked to register; refuse anything else."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise PathNotFound(str(path)) from None
+    except OSError as exc:  # a symlink loop, a permission problem
+        raise UsageError(f"cannot read artifact {path}: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "tree"
+    raise UsageError(f"cannot register {path}: not a regular file or directory")
+
+
+def walk_tree(root: Path) -> list[tuple[str, Path]]:
+    """Files below ``root`` as (relative posix path, source), sorted.
+
+    Symlinks are followed only while they stay inside ``root``; a link out of it, a link
+    loop, a device, FIFO or socket is refused with the offending path named.
+    """
+    real_root = Path(os.path.realpath(root))
+    found: list[tuple[str, Path]] = []
+
+    def visit(directory: Path, relative: str, ancestors: frozenset[str]) -> None:
+        for entry in sorted(os.scandir(directory), key=lambda item: item.name):
+            shown = f"{relative}{entry.name}"
+            target = os.path.realpath(entry.path)
+            if entry.is_symlink():
+                if not os.path.exists(target):
+                    raise UsageError(f"cannot register {root}: broken symlink {shown}")
+                if os.path.commonpath([target, real_root]) != str(real_root):
+                    raise UsageError(f"cannot register {root}: symlink {shown} points outside it")
+            mode = os.stat(entry.path).st_mode
+            if stat.S_ISDIR(mode):
+                if target in ancestors:
+                    raise UsageError(f"cannot register {root}: symlink loop at {shown}")
+                visit(Path(entry.path), f"{shown}/", ancestors | {target})
+            elif stat.S_ISREG(mode):
+                found.append((shown, Path(entry.path)))
+            else:
+                raise UsageError(f"cannot register {root}: {shown} is not a regular file")
+
+    visit(root, "", frozenset({str(real_root)}))
+    return found

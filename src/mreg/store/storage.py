@@ -1,0 +1,80 @@
+"""The storage interface and the choice of backend by URL."""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator, NamedTuple, Protocol
+from urllib.parse import urlparse
+
+from mreg.errors import UsageError
+
+
+class FileInfo(NamedTuple):
+    """What a listing knows of a file: size, a token that changes when it does, and mtime."""
+
+    size: int
+    token: str
+    modified: float
+
+
+class Staged(Protocol):
+    """Bytes being written to a temporary place, to be named once they are complete."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def commit(self, path: str) -> bool:
+        """Give the bytes ``path`` exclusively; False (and discard) if it already exists."""
+
+    def abort(self) -> None: ...
+
+
+class Storage(Protocol):
+    url: str
+
+    def read(self, path: str) -> bytes: ...
+
+    def open_read(self, path: str) -> BinaryIO: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def create(self, path: str, data: bytes) -> None: ...
+
+    def replace(self, path: str, data: bytes) -> None: ...
+
+    def delete(self, path: str) -> None: ...
+
+    def listing(self, prefix: str) -> dict[str, FileInfo]:
+        """Every file below ``prefix``, recursively, keyed by path relative to the root."""
+
+    def stage(self) -> Staged: ...
+
+    def iter_chunks(self, path: str) -> Iterator[bytes]: ...
+
+
+def check_path(path: str) -> str:
+    """Refuse paths that could escape the root or alias another key (``a//b`` on S3)."""
+    parts = path.split("/")
+    if path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise UsageError(f"invalid store path {path!r}")
+    return path
+
+
+def is_local(url: str) -> bool:
+    scheme = urlparse(url).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and url[1:3] == ":\\")
+
+
+def open_storage(url: str) -> Storage:
+    """A backend for ``url``: a local directory or ``file://`` URL, or ``s3://bucket/prefix``.
+
+    The S3 backend (and s3fs with it) is imported only when an ``s3://`` URL is opened.
+    """
+    if is_local(url):
+        from mreg.store.local import LocalStorage
+
+        return LocalStorage(url)
+    scheme = urlparse(url).scheme
+    if scheme == "s3":
+        from mreg.store.s3 import S3Storage
+
+        return S3Storage(url)
+    raise UsageError(f"unsupported registry URL {url!r} (use a directory, file:// or s3://)")

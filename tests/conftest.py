@@ -1,0 +1,96 @@
+"""Shared fixtures: a fresh registry per test, the CLI through CliRunner and a subprocess,
+and a byte-level snapshot of a registry for "a refused command changes nothing"."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import mreg
+from mreg.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "registry-example"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test sees the developer's registry, actor or clock."""
+    for name in ("MREG_REGISTRY", "SOURCE_DATE_EPOCH", "MREG_TRACEBACK", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MREG_ACTOR", "tester")
+    monkeypatch.chdir(tmp_path)
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Cli:
+    """Runs ``mreg`` against one registry, in process (CliRunner) or as a real subprocess."""
+
+    def __init__(self, registry_url: str) -> None:
+        self.registry_url = registry_url
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
+        result = CliRunner().invoke(app, ["--registry", self.registry_url, *args], env=env, catch_exceptions=False)
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> str:
+        outcome = self(*args, env=env)
+        assert outcome.exit_code == 0, f"mreg {' '.join(args)} -> {outcome.exit_code}: {outcome.stderr}"
+        return outcome.stdout
+
+    def subprocess(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Outcome:
+        full_env = {**os.environ, **(env or {})}
+        done = subprocess.run(
+            [sys.executable, "-m", "mreg", "--registry", self.registry_url, *args],
+            capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
+        )
+        return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def registry_url(tmp_path) -> str:
+    """A freshly initialised, empty registry."""
+    url = str(tmp_path / "registry")
+    mreg.init(url)
+    return url
+
+
+@pytest.fixture
+def registry(registry_url):
+    return mreg.open(registry_url)
+
+
+@pytest.fixture
+def cli(registry_url) -> Cli:
+    return Cli(registry_url)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under a local registry, by relative path (the derived .cache excluded)."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".cache" not in path.relative_to(root).parts
+    }
+
+
+def add_model(cli: Cli, model: str = "M1", *extra: str) -> None:
+    cli.ok("model", "add", model, "--name", f"Model {model}", *extra)
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path

@@ -129,8 +129,8 @@ def evaluate(
 
 
 def gating(baselines: list[Baseline], target: str) -> list[Baseline]:
-    """The baselines that gate promotions to ``target`` (a baseline without ``gates`` gates all)."""
-    return [b for b in baselines if target in (b.gates or GATED_STATES)]
+    """The baselines that gate promotions to ``target``."""
+    return [b for b in baselines if target in b.gates]
 
 
 def health_baselines(baselines: list[Baseline]) -> list[Baseline]:

@@ -18,7 +18,7 @@ diagram, so a retired version is Deprecated (and Archived once its artifacts mov
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -37,11 +37,15 @@ Scalar = str | int | float | bool | None
 class Document(BaseModel):
     """Strict base: unknown fields rejected, instances immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    ALWAYS_WRITTEN: ClassVar[tuple[str, ...]] = ("schema_version",)
 
     def to_data(self) -> dict[str, Any]:
-        """Plain data in field order, without unset optionals or empty collections."""
-        return _prune(self.model_dump(mode="json", by_alias=True))
+        """Plain data in field order, leaving out fields at their default (so files stay short
+        and reload to the same document); ``schema_version`` and the like are always written."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        always = {name: getattr(self, name) for name in self.ALWAYS_WRITTEN if name in type(self).model_fields}
+        return {**always, **data} if always else data
 
     def to_yaml(self) -> bytes:
         return dump_yaml(self.to_data())
@@ -58,15 +62,6 @@ class Document(BaseModel):
     @classmethod
     def from_yaml(cls, raw: bytes | str, source: str):
         return cls.from_data(load_yaml(raw, source), source)
-
-
-def _prune(value: Any) -> Any:
-    if isinstance(value, dict):
-        pruned = {key: _prune(item) for key, item in value.items()}
-        return {key: item for key, item in pruned.items() if item not in (None, [], {})}
-    if isinstance(value, list):
-        return [_prune(item) for item in value]
-    return value
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -88,15 +83,32 @@ class Policy(Document):
 class RegistryConfig(Document):
     """``mreg.yaml``: a registry refuses to open with a format it does not know."""
 
+    ALWAYS_WRITTEN: ClassVar[tuple[str, ...]] = ("format", "hash")
     format: int = FORMAT_VERSION
     hash: Literal["sha256"] = "sha256"
     blob_store: str | None = None
     policy: Policy = Policy()
 
 
+class Dependency(Document):
+    """A service the model consumes (upstream) or serves (downstream), and what for."""
+
+    service: str
+    role: str | None = None
+
+
+def _dependency_shorthand(value: Any) -> Any:
+    """Let a plain string stand for a dependency without a role."""
+    return [{"service": item} if isinstance(item, str) else item for item in value or []]
+
+
 class Dependencies(Document):
-    upstream: list[str] = []
-    downstream: list[str] = []
+    upstream: list[Dependency] = []
+    downstream: list[Dependency] = []
+
+    _shorthand = field_validator("upstream", "downstream", mode="before")(
+        lambda cls, value: _dependency_shorthand(value)
+    )
 
 
 class Baseline(Document):
@@ -104,7 +116,8 @@ class Baseline(Document):
 
     ``direction`` says which way is better. ``max``/``min`` are absolute bounds;
     ``tolerance`` is the relative change allowed against ``reference`` (``production`` or a
-    version). ``gates`` lists the target states whose promotion this baseline checks.
+    version). ``gates`` lists the target states whose promotion this baseline checks (both
+    by default; ``[]`` for a baseline that only informs ``diff``, ``check`` and ``monitor``).
     """
 
     metric: str
@@ -118,7 +131,7 @@ class Baseline(Document):
     tolerance: float | None = Field(default=None, ge=0)
     reference: str = "production"
     critical: bool = False
-    gates: list[str] = []
+    gates: list[Literal["candidate", "production"]] = ["candidate", "production"]
 
 
 class ModelSpec(Document):

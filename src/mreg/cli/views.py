@@ -34,10 +34,11 @@ def render_model(view: ModelView) -> None:
     if dependencies:
         output.line()
         output.heading("Dependencies")
-        output.fields([
-            ("Upstream", ", ".join(dependencies.get("upstream", []))),
-            ("Downstream", ", ".join(dependencies.get("downstream", []))),
-        ])
+        output.table(
+            ["Direction", "Service", "Role"],
+            [[direction.capitalize(), d["service"], d.get("role")]
+             for direction in ("upstream", "downstream") for d in dependencies.get(direction, [])],
+        )
     baselines = spec.get("baselines", [])
     if baselines:
         output.line()

@@ -147,6 +147,8 @@ class ModelSpec(Document):
     owners: list[str] = []
     dependencies: Dependencies = Dependencies()
     baselines: list[Baseline] = []
+    added_by: str | None = None
+    added_at: str | None = None  # the inventory lists models in the order they were added
 
     @field_validator("schema_version")
     @classmethod

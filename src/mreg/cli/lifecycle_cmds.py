@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -13,7 +13,9 @@ from mreg.cli.inputs import parse_metrics, read_mapping
 from mreg.cli.session import command
 from mreg.errors import UsageError
 from mreg.lifecycle import TRANSITIONS, State, parse_state, to_mermaid
-from mreg.results import EventResult
+
+if TYPE_CHECKING:
+    from mreg.results import EventResult
 
 STATE_NAMES = ", ".join(state.value for state in State)
 REASON = typer.Option(None, "--reason", help="Why; recorded in the event (required with --force).")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,10 +60,52 @@ class Cli:
         return Outcome(done.returncode, done.stdout, done.stderr)
 
 
+BACKENDS = ("local", "s3")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "local_only: runs on the local backend only (git, file modes, editing files by path)"
+    )
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Every test that uses a registry runs on each backend, unless marked ``local_only``."""
+    if "backend" in metafunc.fixturenames:
+        local = metafunc.definition.get_closest_marker("local_only") is not None
+        metafunc.parametrize("backend", ["local"] if local else list(BACKENDS), indirect=True)
+
+
 @pytest.fixture
-def registry_url(tmp_path) -> str:
-    """A freshly initialised, empty registry."""
-    url = str(tmp_path / "registry")
+def backend(request) -> str:
+    return getattr(request, "param", "local")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """One SeaweedFS for the whole session (about a second to start); tests use own prefixes."""
+    from s3server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_server, monkeypatch) -> str:
+    """A fresh, empty ``s3://`` location, and the AWS environment (also for subprocesses)."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{s3_server.bucket}/{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def registry_url(request, backend, tmp_path) -> str:
+    """A freshly initialised, empty registry on the test's backend."""
+    if backend == "s3":
+        url = f"{request.getfixturevalue('s3_url')}/registry"
+    else:
+        url = str(tmp_path / "registry")
     mreg.init(url)
     return url
 
@@ -77,8 +120,14 @@ def cli(registry_url) -> Cli:
     return Cli(registry_url)
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under a local registry, by relative path (the derived .cache excluded)."""
+def snapshot(root: Path | str) -> dict[str, bytes]:
+    """Every file under a registry, by relative path (the derived .cache excluded)."""
+    if str(root).startswith("s3://"):
+        from mreg.store import open_storage
+
+        storage = open_storage(str(root))
+        return {path: storage.read(path) for path in storage.listing("") if not path.startswith(".cache/")}
+    root = Path(root)
     return {
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*"))

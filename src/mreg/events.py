@@ -55,6 +55,7 @@ class Event(Document):
     evidence: list[Evidence] = []
     archived_to: str | None = None
     previous: Digest | None = None
+    seal: Digest | None = None  # sha256 of this event without the seal: the last event is protected too
 
     def as_changes(self) -> list[Change]:
         return [record.as_change() for record in self.changes]
@@ -88,7 +89,7 @@ def append(model: str, plan: Callable[[], Event], create: Callable[[str, bytes],
             if attempt == 0:
                 raise
             raise ConcurrentUpdate(model, f"another writer appended first, and now {refusal.message}") from None
-        data = event.to_yaml()
+        data = event.sealed().to_yaml()
         path = event_path(model, event.seq)
         try:
             create(path, data)

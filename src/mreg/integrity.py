@@ -55,6 +55,7 @@ class _Checker:
             event, raw = self._load(path, Event)
             self.counts["events"] += 1
             if event is not None:
+                self.sealed(path, event, raw)
                 history.append(StoredEvent(event, digest_bytes(raw), path))
         for message in chain_problems(model, history):
             path, _, text = message.partition(": ")
@@ -71,11 +72,15 @@ class _Checker:
             return None, raw
         if path != version_path(manifest.model, manifest.version) or manifest.model != model:
             self.fail(path, f"holds {manifest.ref}, which belongs at {version_path(manifest.model, manifest.version)}")
-        if manifest.seal != manifest.expected_seal():
-            self.fail(path, "edited after registration: its content no longer matches its seal")
-        elif manifest.to_yaml() != raw:
-            self.fail(path, "edited after registration: not in the canonical form mreg wrote")
+        self.sealed(path, manifest, raw)
         return manifest, raw
+
+    def sealed(self, path: str, document, raw: bytes) -> None:
+        """A document written once must still match its seal and the bytes mreg wrote."""
+        if document.seal != document.expected_seal():
+            self.fail(path, "edited after it was written: its content no longer matches its seal")
+        elif document.to_yaml() != raw:
+            self.fail(path, "edited after it was written: not in the canonical form mreg wrote")
 
     def replay(self, model: str, manifests: dict, history: list[StoredEvent]) -> None:
         state = ModelState(model, {version: lifecycle.State.DEVELOPMENT for version in manifests})

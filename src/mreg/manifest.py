@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mreg.codec import dump_yaml, load_yaml
 from mreg.errors import InvalidManifest
 from mreg.names import NAME_PATTERN
+from mreg.store.blobs import digest_bytes
 
 SCHEMA_VERSION = 1
 FORMAT_VERSION = 1
@@ -62,6 +63,14 @@ class Document(BaseModel):
     @classmethod
     def from_yaml(cls, raw: bytes | str, source: str):
         return cls.from_data(load_yaml(raw, source), source)
+
+    def expected_seal(self) -> str:
+        """For documents written once (manifests, events): the sha256 of the document
+        without its ``seal`` field, so that any later hand edit is detectable."""
+        return digest_bytes(self.model_copy(update={"seal": None}).to_yaml())
+
+    def sealed(self):
+        return self.model_copy(update={"seal": self.expected_seal()})
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -262,14 +271,6 @@ class VersionManifest(Document):
     @property
     def ref(self) -> str:
         return f"{self.model}@{self.version}"
-
-    def expected_seal(self) -> str:
-        from mreg.store.blobs import digest_bytes
-
-        return digest_bytes(self.model_copy(update={"seal": None}).to_yaml())
-
-    def sealed(self) -> "VersionManifest":
-        return self.model_copy(update={"seal": self.expected_seal()})
 
 
 def _check_schema(value: int) -> int:

@@ -11,7 +11,7 @@ from mreg.cli import app, output, session
 from mreg.cli.inputs import parse_metrics, read_mapping
 from mreg.cli.session import command
 from mreg.errors import ExitCode, UsageError
-from mreg.names import parse_ref
+from mreg.names import check_name, parse_ref
 
 JSON = typer.Option(False, "--json", help="Print JSON (stable keys, see README) instead of text.")
 
@@ -37,6 +37,7 @@ def init(
 
 
 def _spec_data(model_id: str, values: dict, from_file: Optional[Path]) -> dict:
+    check_name("model id", model_id)
     data = read_mapping(from_file, "model file") if from_file else {}
     data.setdefault("id", model_id)
     if data["id"] != model_id:
@@ -182,8 +183,6 @@ def log(
 
     Example: mreg log MDL-REC
     """
-    from mreg.names import check_name
-
     if model:
         check_name("model id", model)
     entries = session.registry().log(model)

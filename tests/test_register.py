@@ -1,0 +1,162 @@
+"""Registering versions: artifacts stored once, manifests immutable, refusals change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mreg
+from mreg.store.blobs import object_path
+
+from conftest import add_model, snapshot, write
+
+
+@pytest.fixture
+def model(cli):
+    add_model(cli, "M1")
+    return cli
+
+
+def test_registering_identical_artifacts_again_adds_no_blob(model, tmp_path, registry_url):
+    weights = write(tmp_path / "w" / "weights.bin", os.urandom(4096))
+    model.ok("register", "M1@v1", "-a", str(weights))
+    before = set(mreg.open(registry_url).blobs.all_objects())
+    model.ok("register", "M1@v2", "-a", str(weights))
+    assert set(mreg.open(registry_url).blobs.all_objects()) == before
+
+
+def test_show_version_lists_artifacts_with_digest_and_size(model, tmp_path):
+    weights = write(tmp_path / "weights.bin", b"12345")
+    model.ok("register", "M1@v1", "-a", str(weights), "-m", "auc=0.91")
+    shown = json.loads(model.ok("show", "M1@v1", "--json"))
+    assert shown["status"] == "development"
+    assert shown["manifest"]["metrics"] == {"auc": 0.91}
+    assert shown["manifest"]["artifacts"] == [{
+        "path": "weights.bin", "digest": "sha256:5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5", "size": 5,
+    }]
+
+
+def test_pull_returns_identical_bytes(model, tmp_path):
+    source = tmp_path / "model"
+    write(source / "weights.bin", os.urandom(10_000))
+    write(source / "nested" / "config.json", b'{"layers": 3}')
+    model.ok("register", "M1@v1", "-a", str(source))
+    out = tmp_path / "out"
+    result = json.loads(model.ok("pull", "M1@v1", "-o", str(out), "--json"))
+    assert {f["path"] for f in result["files"]} == {"model/weights.bin", "model/nested/config.json"}
+    for relative in ("weights.bin", "nested/config.json"):
+        assert (out / "model" / relative).read_bytes() == (source / relative).read_bytes()
+
+
+@pytest.mark.local_only
+def test_pull_refuses_a_corrupted_blob_and_writes_nothing(model, tmp_path, registry_url):
+    weights = write(tmp_path / "weights.bin", b"good weights")
+    shown = json.loads(model.ok("register", "M1@v1", "-a", str(weights), "--json"))
+    blob = Path(registry_url) / object_path(shown["manifest"]["artifacts"][0]["digest"])
+    blob.write_bytes(b"evil weights")
+    out = tmp_path / "out"
+    outcome = model("pull", "M1@v1", "-o", str(out))
+    assert outcome.exit_code == 5
+    assert object_path(shown["manifest"]["artifacts"][0]["digest"]) in outcome.stderr
+    assert not any(out.rglob("*.bin")) and not any(out.rglob("*partial*"))
+
+
+def test_pull_does_not_overwrite_a_different_file(model, tmp_path):
+    weights = write(tmp_path / "weights.bin", b"registered")
+    model.ok("register", "M1@v1", "-a", str(weights))
+    out = write(tmp_path / "out" / "weights.bin", b"local edit")
+    outcome = model("pull", "M1@v1", "-o", str(out.parent))
+    assert outcome.exit_code == 4
+    assert out.read_bytes() == b"local edit"
+
+
+def test_external_artifact_is_recorded_by_digest_not_copied(model, tmp_path, registry_url):
+    external = write(tmp_path / "bucket" / "big.bin", b"x" * 1000)
+    shown = json.loads(model.ok("register", "M1@v1", "-a", external.as_uri(), "--json"))
+    artifact = shown["manifest"]["artifacts"][0]
+    assert artifact["kind"] == "external" and artifact["url"] == external.as_uri() and artifact["size"] == 1000
+    assert mreg.open(registry_url).blobs.all_objects() == {}
+    out = tmp_path / "out"
+    model.ok("pull", "M1@v1", "-o", str(out))
+    assert (out / "big.bin").read_bytes() == b"x" * 1000
+
+
+def test_manifest_file_fields_and_parents_are_kept(model, tmp_path):
+    model.ok("register", "M1@v1")
+    manifest = write(tmp_path / "v2.yaml", (
+        "training_period: 2025-Q1\nkey_change: bigger\ndatasets:\n- name: clicks\n  snapshot: '2025-01-31'\n"
+        "environment:\n  packages:\n    torch: '2.5'\n"
+    ))
+    model.ok("register", "M1@v2", "-f", str(manifest), "--parent", "v1")
+    shown = json.loads(model.ok("show", "M1@v2", "--json"))["manifest"]
+    assert shown["parents"] == ["v1"] and shown["training_period"] == "2025-Q1"
+    assert shown["datasets"] == [{"name": "clicks", "snapshot": "2025-01-31"}]
+
+
+REFUSALS = [
+    (["register", "M1@v1"], 4, "already exists"),
+    (["register", "M1@../../etc"], 2, "invalid version"),
+    (["register", "M1@"], 2, "invalid version"),
+    (["register", "NOPE@v1"], 3, "model NOPE not found"),
+    (["register", "M1@v9", "-a", "/no/such/file"], 3, "no such file"),
+    (["register", "M1@v9", "--parent", "v7"], 3, "M1@v7 not found"),
+    (["register", "M1@v9", "--parent", "v9"], 2, "own parent"),
+    (["register", "M1@v9", "-m", "auc=high"], 2, "not a number"),
+    (["register", "M1@v9", "-f", "{bad}"], 2, "unknown field"),
+    (["register", "M1@v9", "-f", "{not yaml}"], 2, "not valid YAML"),
+    (["register", "M1@v9", "-a", "{dup}", "-a", "{dup}"], 2, "both be named"),
+    (["register", "M1@v9", "-a", "{outside}"], 2, "points outside"),
+    (["show", "M1@v404"], 3, "not found"),
+    (["model", "add", "M1", "--name", "again"], 4, "already exists"),
+    (["model", "add", "bad/name", "--name", "x"], 2, "invalid model id"),
+]
+
+
+@pytest.mark.parametrize("args, code, message", REFUSALS, ids=[" ".join(r[0]) for r in REFUSALS])
+def test_a_refused_command_says_why_in_one_line_and_changes_nothing(model, tmp_path, registry_url, args, code, message):
+    weights = write(tmp_path / "weights.bin", b"w")
+    model.ok("register", "M1@v1", "-a", str(weights))
+    bad = write(tmp_path / "bad.yaml", "notes: fine\nsurprise: field\n")
+    not_yaml = write(tmp_path / "broken.yaml", "notes: [unclosed\n")
+    outside = tmp_path / "leaky"
+    write(outside / "ok.bin", "x")
+    os.symlink(weights, outside / "link")
+    args = [a.replace("{bad}", str(bad)).replace("{not yaml}", str(not_yaml)).replace("{dup}", str(weights))
+             .replace("{outside}", str(outside)) for a in args]
+    before = snapshot(registry_url)
+    outcome = model(*args)
+    assert outcome.exit_code == code, outcome.stderr
+    lines = outcome.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert message.lower() in lines[0].lower() or (message == "unknown field" and "surprise" in lines[0])
+    assert snapshot(registry_url) == before
+
+
+def test_register_reads_a_large_file_once(model, tmp_path, registry_url):
+    """Hash and store in one pass: the process reads the file's bytes once, not twice."""
+    size = 64 * 1024 * 1024
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as stream:
+        for _ in range(size // (1 << 20)):
+            stream.write(os.urandom(1 << 20))
+    probe = (
+        "import atexit, runpy, sys\n"
+        "def report():\n"
+        "    for line in open('/proc/self/io'):\n"
+        "        if line.startswith('rchar:'): sys.stderr.write(line)\n"
+        "atexit.register(report)\n"
+        "sys.argv = ['mreg'] + sys.argv[1:]\n"
+        "runpy.run_module('mreg', run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "--registry", registry_url, "register", "M1@big", "-a", str(big)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    read = int(done.stderr.split("rchar:")[1].split()[0])
+    assert size <= read < 1.5 * size, f"read {read} bytes for a {size}-byte file"

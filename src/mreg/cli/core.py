@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from mreg.cli import app, output, session
+from mreg.cli import app, complete, output, session
 from mreg.cli.inputs import parse_metrics, read_mapping
 from mreg.cli.session import command
 from mreg.errors import ExitCode, UsageError
@@ -117,7 +117,7 @@ def _title(state: Optional[str]) -> Optional[str]:
 
 @command(app)
 def register(
-    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to create."),
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to create.", autocompletion=complete.version_refs),
     manifest: Optional[Path] = typer.Option(None, "--manifest", "-f", help="YAML with the version's metadata."),
     artifact: List[str] = typer.Option(
         [], "--artifact", "-a", help="A file, directory or URL (stored by reference) to attach (repeatable)."
@@ -154,7 +154,7 @@ def _local_size(source: str) -> int:
 
 @command(app)
 def show(
-    target: str = typer.Argument(..., metavar="MODEL[@VERSION]", help="A model, or one of its versions."),
+    target: str = typer.Argument(..., metavar="MODEL[@VERSION]", help="A model, or one of its versions.", autocompletion=complete.version_refs),
     as_json: bool = JSON,
 ) -> None:
     """Show a model (inventory row, versions, dependencies, baselines) or a version (its whole manifest).
@@ -176,7 +176,7 @@ def show(
 
 @command(app)
 def log(
-    model: Optional[str] = typer.Argument(None, help="Only this model's history."),
+    model: Optional[str] = typer.Argument(None, help="Only this model's history.", autocompletion=complete.model_ids),
     as_json: bool = JSON,
 ) -> None:
     """History, newest first: registrations and every event (who, when, from -> to, reason, evidence).
@@ -202,7 +202,7 @@ def log(
 
 @command(app)
 def pull(
-    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version whose artifacts to fetch."),
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version whose artifacts to fetch.", autocompletion=complete.version_refs),
     out: Path = typer.Option(Path("."), "--output", "-o", help="Directory to write the artifacts into."),
     as_json: bool = JSON,
 ) -> None:

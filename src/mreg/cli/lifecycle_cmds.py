@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from mreg.cli import app, output, session
+from mreg.cli import app, complete, output, session
 from mreg.cli.core import JSON
 from mreg.cli.inputs import parse_metrics, read_mapping
 from mreg.cli.session import command
@@ -64,7 +64,7 @@ def states(
 
 @command(app)
 def promote(
-    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to move."),
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to move.", autocompletion=complete.version_refs),
     to: str = typer.Option(..., "--to", help=f"Target state: {STATE_NAMES}.", autocompletion=_complete_state),
     reason: Optional[str] = REASON,
     evidence: Optional[Path] = typer.Option(
@@ -94,7 +94,7 @@ def _metrics_file(path: Path) -> dict[str, float]:
 
 @command(app)
 def rollback(
-    target: str = typer.Argument(..., metavar="MODEL[@VERSION]", help="The model (or the exact version) to roll back."),
+    target: str = typer.Argument(..., metavar="MODEL[@VERSION]", help="The model (or the exact version) to roll back.", autocompletion=complete.version_refs),
     to: Optional[str] = typer.Option(None, "--to", help="The version to restore to production (default: the one before)."),
     reason: Optional[str] = REASON,
     force: bool = typer.Option(False, "--force", hidden=True),
@@ -109,7 +109,7 @@ def rollback(
 
 @command(app)
 def deprecate(
-    ref: str = typer.Argument(..., metavar="MODEL@VERSION"),
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version.", autocompletion=complete.version_refs),
     reason: Optional[str] = REASON,
     as_json: bool = JSON,
 ) -> None:
@@ -122,7 +122,7 @@ def deprecate(
 
 @command(app)
 def archive(
-    ref: str = typer.Argument(..., metavar="MODEL@VERSION"),
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version.", autocompletion=complete.version_refs),
     reason: Optional[str] = REASON,
     move_artifacts: Optional[str] = typer.Option(
         None, "--move-artifacts", metavar="URL",
@@ -139,7 +139,7 @@ def archive(
 
 @command(app)
 def monitor(
-    model: str = typer.Argument(..., help="The model whose serving version is checked."),
+    model: str = typer.Argument(..., help="The model whose serving version is checked.", autocompletion=complete.model_ids),
     metrics: Path = typer.Option(..., "--metrics", help="Observed metrics (YAML/JSON mapping, or {metrics: {...}})."),
     scheduled: bool = typer.Option(False, "--scheduled", help="Retraining is scheduled: go to retraining regardless."),
     as_json: bool = JSON,
@@ -154,7 +154,7 @@ def monitor(
 
 @command(app)
 def status(
-    model: str = typer.Argument(..., help="The model."),
+    model: str = typer.Argument(..., help="The model.", autocompletion=complete.model_ids),
     at: Optional[str] = typer.Option(None, "--at", help="An instant, e.g. 2025-06-01 or 2025-06-01T00:00Z (UTC if no zone)."),
     as_json: bool = JSON,
 ) -> None:

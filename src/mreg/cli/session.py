@@ -44,7 +44,9 @@ def find_registry(start: Path) -> str | None:
 
 
 def registry_url() -> str:
-    url = current.registry_url or find_registry(Path.cwd())
+    """--registry, then $MREG_REGISTRY (read here too for shell completion, which runs
+    before options are parsed), then the nearest mreg.yaml."""
+    url = current.registry_url or os.environ.get("MREG_REGISTRY") or find_registry(Path.cwd())
     if url is None:
         raise RegistryNotFound(str(Path.cwd()))
     return url

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -76,6 +77,9 @@ def command(app: typer.Typer, name: str | None = None, **settings) -> Callable:
                 raise typer.Exit(int(exc.exit_code)) from None
             except (typer.Exit, typer.Abort, KeyboardInterrupt):
                 raise
+            except BrokenPipeError:  # the reader stopped early (mreg log | head): not an error
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise typer.Exit(int(ExitCode.OK)) from None
             except Exception as exc:  # the funnel's last resort: say so, keep the code fixed
                 if current.traceback:
                     raise

@@ -65,10 +65,13 @@ class LocalStaged:
         self._file.write(chunk)
 
     def commit(self, path: str) -> bool:
+        final = self._storage.path_of(path)
+        if final.exists():  # stored before: skip the fsync of bytes we are about to drop
+            self.abort()
+            return False
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        final = self._storage.path_of(path)
         final.parent.mkdir(parents=True, exist_ok=True)
         return _link_exclusive(self._path, final)
 

@@ -128,6 +128,14 @@ class CheckFailed(MregError):
     exit_code = ExitCode.CHECK_FAILED
 
 
+class MissingDependency(MregError):
+    """A command needs an optional extra that is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"this command needs {package}, which is not installed: pip install 'mreg[{extra}]'")
+        self.package, self.extra = package, extra
+
+
 class StoreUnavailable(MregError):
     exit_code = ExitCode.UNAVAILABLE
 

@@ -11,17 +11,24 @@ A metric's verdict against its baseline, in order of the rules tried:
 - ``pass``: otherwise.
 
 A gate fails when any gating metric regresses, or when a *critical* metric has no data.
-Pure functions: the registry supplies manifests and metrics, and stores the verdict.
+
+With samples rather than single numbers, ``judge_canary`` turns the same baselines into the
+canary judge's metric specs (``mreg.judge``, which needs scipy and is imported only there).
+Pure functions: the registry supplies manifests, metrics and samples, and stores the verdict.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mreg.errors import MissingDependency, UsageError
 from mreg.manifest import Baseline
+
+if TYPE_CHECKING:
+    from mreg.judge import JudgeReport, MetricSpec
 
 Verdict = Literal["pass", "regression", "improvement", "no data"]
 GATED_STATES = ("candidate", "production")
@@ -93,17 +100,18 @@ def judge_metric(baseline: Baseline, value: float | None, reference: float | Non
     if delta is None or sign == 0 or delta == 0:
         return MetricVerdict(**common, delta=delta, relative=relative, verdict="pass",
                              rule=f"{name} = {value:g} within bounds")
-    change = relative if relative is not None else delta
-    tolerance = baseline.tolerance or 0.0
+    change = abs(relative if relative is not None else delta)
     better = sign * delta > 0
-    if not better and abs(change) > tolerance:
+    tolerance = baseline.tolerance
+    if not better and tolerance is not None and change > tolerance:
         return MetricVerdict(**common, delta=delta, relative=relative, verdict="regression",
                              rule=f"{name} {_moved(relative, delta)} against {reference:g}, beyond the tolerance {tolerance:.1%}")
-    if better and abs(change) > tolerance:
+    if better and change > (tolerance or 0.0):
         return MetricVerdict(**common, delta=delta, relative=relative, verdict="improvement",
                              rule=f"{name} {_moved(relative, delta)} against {reference:g}")
+    limit = f"within the tolerance {tolerance:.1%}" if tolerance is not None else "no relative tolerance set"
     return MetricVerdict(**common, delta=delta, relative=relative, verdict="pass",
-                         rule=f"{name} {_moved(relative, delta)}, within the tolerance {tolerance:.1%}")
+                         rule=f"{name} {_moved(relative, delta)} against {reference:g}, {limit}")
 
 
 def _moved(relative: float | None, delta: float) -> str:
@@ -136,3 +144,76 @@ def gating(baselines: list[Baseline], target: str) -> list[Baseline]:
 def health_baselines(baselines: list[Baseline]) -> list[Baseline]:
     """A health check tests the alert thresholds: the baselines with an absolute bound."""
     return [b.model_copy(update={"tolerance": None}) for b in baselines if b.max is not None or b.min is not None]
+
+
+def describe(baseline: Baseline) -> str:
+    """The baseline as one short phrase, e.g. ``lower is better; <= 250; tolerance 5%; critical``."""
+    parts = [f"{baseline.direction} is better" if baseline.direction else "", _bound_text(baseline) or ""]
+    if baseline.tolerance is not None:
+        parts.append(f"tolerance {baseline.tolerance:.0%}")
+    if baseline.critical:
+        parts.append("critical")
+    return "; ".join(part for part in parts if part) or "tracked"
+
+
+# -- the canary judge ---------------------------------------------------------------------
+
+BAD_DIRECTION = {"higher": "decrease", "lower": "increase", None: "either"}
+
+
+def judge_module() -> Any:
+    """``mreg.judge``, which needs scipy: a clear error when the ``judge`` extra is missing."""
+    try:
+        import mreg.judge as judge
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing in ("scipy", "numpy"):
+            raise MissingDependency(missing, "judge") from None
+        raise
+    return judge
+
+
+def canary_specs(baselines: list[Baseline], measured: set[str]) -> list["MetricSpec"]:
+    """The judge's metric specs from a model's baselines.
+
+    The judge names the *bad* direction, so higher-is-better watches decreases and
+    lower-is-better increases. A relative ``tolerance`` becomes the allowed mean ratio
+    (``1 + tolerance`` up, ``1 - tolerance`` down), so a shift the baseline tolerates on
+    single numbers is tolerated on samples too. A critical baseline is a critical metric.
+    A baseline is judged but *muted* (reported, not scored) when it does not gate
+    production, or when neither sample file ``measured`` it and it is not critical: a
+    canary measures what it can, and a critical metric without data still fails the run.
+    """
+    spec_type = judge_module().MetricSpec
+    production = {baseline.metric for baseline in gating(baselines, "production")}
+    specs = []
+    for baseline in baselines:
+        bad = BAD_DIRECTION[baseline.direction]
+        limits = {}
+        if baseline.tolerance is not None and bad != "decrease":
+            limits["allowed_increase"] = 1 + baseline.tolerance
+        if baseline.tolerance is not None and bad != "increase":
+            limits["allowed_decrease"] = max(0.0, 1 - baseline.tolerance)
+        unmeasured = baseline.metric not in measured and not baseline.critical
+        specs.append(spec_type(
+            name=baseline.metric, direction=bad, critical=baseline.critical,
+            muted=baseline.metric not in production or unmeasured, **limits,
+        ))
+    return specs
+
+
+def samples(data: Any, source: str) -> dict[str, list[float]]:
+    """A parsed samples file (see docs/judge.md, "Input samples"), or a UsageError naming it."""
+    try:
+        return judge_module().load_samples(data)
+    except ValueError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def judge_canary(
+    baselines: list[Baseline], canary: dict[str, list[float]], baseline: dict[str, list[float]]
+) -> "JudgeReport":
+    """Judge canary against baseline samples with the model's baselines and Kayenta's settings."""
+    judge = judge_module()
+    specs = canary_specs(baselines, set(canary) | set(baseline))
+    return judge.judge(canary, baseline, specs, judge.JudgeConfig())

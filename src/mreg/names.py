@@ -23,6 +23,11 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
+def natural_key(name: str) -> list:
+    """Order versions as people do: v9.1 before v10.0."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
+
+
 class VersionRef(NamedTuple):
     model: str
     version: str

@@ -7,10 +7,9 @@ Command verbs equal method names (``mreg promote`` is ``Registry.promote``).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from mreg import artifacts, clock, events, gates, lifecycle
 from mreg.codec import dump_json, load_yaml
@@ -28,7 +27,7 @@ from mreg.events import ChangeRecord, Event, Evidence, StoredEvent
 from mreg.gates import GateReport
 from mreg.lifecycle import Change, ModelState, State
 from mreg.manifest import ModelSpec, RegistryConfig, VersionManifest, FORMAT_VERSION
-from mreg.names import check_name, parse_ref
+from mreg.names import check_name, natural_key, parse_ref
 from mreg.results import (
     EventResult,
     LogEntry,
@@ -44,6 +43,10 @@ from mreg.store.blobs import BlobStore, Progress, object_path
 from mreg.store.cache import FileCache
 from mreg.store.storage import is_local
 
+if TYPE_CHECKING:
+    from mreg.diff import VersionDiff
+    from mreg.judge import JudgeReport
+
 CONFIG_PATH = "mreg.yaml"
 GITIGNORE = "# derived and temporary files; never the source of truth\n.cache/\n.tmp/\n"
 
@@ -54,11 +57,6 @@ def model_path(model: str) -> str:
 
 def version_path(model: str, version: str) -> str:
     return f"models/{model}/versions/{version}.yaml"
-
-
-def natural_key(name: str) -> list:
-    """Order versions as people do: v9.1 before v10.0."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
 class StoredManifest(NamedTuple):
@@ -398,7 +396,6 @@ class Registry:
         the gate. A failing gate raises ``CheckFailed`` unless ``force`` (which needs a reason).
         """
         model, version = parse_ref(ref)
-        attached = self._evidence_from_file(evidence_file)
 
         def planner(files: ModelFiles) -> list[Change]:
             files.manifest(version)
@@ -408,16 +405,18 @@ class Registry:
             return lifecycle.plan_promote(state, version, target)
 
         def evidence(files: ModelFiles, changes: list[Change]) -> list[Evidence]:
-            proofs = list(attached)
-            if target.value in gates.GATED_STATES:
-                report = self._gate(files, version, target.value, metrics)
-                if report.failures and not force:
-                    raise CheckFailed(f"{model}@{version}: {report.summary()} (use --force --reason to override)")
-                proofs.append(self._gate_evidence(report))
+            """Every check first, then the blobs: a refused promotion writes nothing."""
+            gated = target.value in gates.GATED_STATES
+            report = self._gate(files, version, target.value, metrics) if gated else None
             verdict = _judge_verdict(evidence_file) if target == State.PRODUCTION else None
+            if report is not None and report.failures and not force:
+                raise CheckFailed(f"{model}@{version}: {report.summary()} (use --force --reason to override)")
             if verdict not in (None, "Pass") and not force:
-                raise CheckFailed(f"{model}@{version}: canary judgement is {verdict}, not Pass")
-            return proofs
+                raise CheckFailed(f"{model}@{version}: canary judgement is {verdict}, not Pass (use --force --reason to override)")
+            proofs = self._evidence_from_file(evidence_file)
+            if verdict is not None:  # the evidence file is a judge report: record its verdict too
+                proofs = [proofs[0].model_copy(update={"kind": "judge", "verdict": verdict})]
+            return proofs + ([self._gate_evidence(report)] if report is not None else [])
 
         return self._append(model, "promote", planner, reason, force, evidence)
 
@@ -443,6 +442,24 @@ class Registry:
         reference = files.manifest(reference_name).manifest.metrics if reference_name else {}
         observed = {**manifest.metrics, **(metrics or {})}
         return gates.evaluate("check", manifest.ref, files.spec.baselines, observed, reference, reference_name)
+
+    def diff(self, ref_a: str, ref_b: str) -> "VersionDiff":
+        """What changed from A to B, section by section; B's metrics are judged by its model's
+        baselines with A as the reference."""
+        from mreg.diff import diff_versions
+
+        model_b, _ = parse_ref(ref_b)
+        return diff_versions(self.manifest(ref_a), self.manifest(ref_b), self.model_spec(model_b).baselines)
+
+    def judge(
+        self, ref: str, canary: dict[str, list[float]], baseline: dict[str, list[float]]
+    ) -> "JudgeReport":
+        """Kayenta-style judgement of a version's canary samples against the baseline's,
+        with the model's baselines as metric specs (needs the ``judge`` extra: scipy)."""
+        model, version = parse_ref(ref)
+        files = self._model_files(model)
+        files.manifest(version)
+        return gates.judge_canary(files.spec.baselines, canary, baseline)
 
     def _gate_evidence(self, report: GateReport) -> Evidence:
         """Store the full gate report as a blob; the event names it by digest."""
@@ -573,7 +590,7 @@ def _reference_version(files: ModelFiles, baselines: list, exclude: str) -> str 
 
 def _judge_verdict(path: Path | None) -> str | None:
     """The verdict of a ``mreg judge --json`` report given as evidence, if it is one."""
-    if path is None:
+    if path is None or not path.is_file():
         return None
     try:
         data = load_yaml(path.read_bytes(), str(path))

@@ -42,9 +42,9 @@ def main_options(
     session.reset(registry, traceback)
 
 
-from mreg.cli import core, lifecycle_cmds  # noqa: E402  (command modules register on app)
+from mreg.cli import core, gate_cmds, lifecycle_cmds  # noqa: E402  (command modules register on app)
 
-__all__ = ["app", "main", "core", "lifecycle_cmds"]
+__all__ = ["app", "main", "core", "gate_cmds", "lifecycle_cmds"]
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Command verbs equal method names (``mreg promote`` is ``Registry.promote``).
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -29,6 +30,7 @@ from mreg.lifecycle import Change, ModelState, State
 from mreg.manifest import ModelSpec, RegistryConfig, VersionManifest, FORMAT_VERSION
 from mreg.names import check_name, natural_key, parse_ref
 from mreg.results import (
+    CardView,
     EventResult,
     LogEntry,
     ModelSummary,
@@ -183,8 +185,9 @@ class Registry:
         )
 
     def models(self, status: State | None = None) -> list[ModelSummary]:
-        """The inventory, one row per model, with current version and status folded from events."""
-        rows = [self._summary(files) for files in self._all_model_files()]
+        """The inventory in the order models were added, current version and status folded from events."""
+        every = sorted(self._all_model_files(), key=lambda files: (files.spec.added_at or "", files.spec.id))
+        rows = [self._summary(files) for files in every]
         return [row for row in rows if status is None or row.status == status.value]
 
     def show_model(self, model: str) -> ModelView:
@@ -221,6 +224,13 @@ class Registry:
     def model_state(self, model: str) -> ModelState:
         return self._model_files(model).state()
 
+    def model_files(self, model: str) -> ModelFiles:
+        """One model's spec, manifests and events, from one listing of its folder (lineage reads these)."""
+        return self._model_files(model)
+
+    def all_model_files(self) -> list[ModelFiles]:
+        return self._all_model_files()
+
     def log(self, model: str | None = None) -> list[LogEntry]:
         """Registrations and events interleaved by time, newest first."""
         every = [self._model_files(model)] if model else self._all_model_files()
@@ -240,7 +250,7 @@ class Registry:
             files = ModelFiles(
                 files.spec,
                 {v: s for v, s in files.manifests.items() if (s.manifest.registered_at or "") <= instant},
-                [s for s in files.events if s.event.time <= instant],
+                list(takewhile(lambda s: s.event.time <= instant, files.events)),  # a prefix of the chain
             )
         state = files.state()
         versions = {version: state.state_of(version).value for version in files.manifests}
@@ -254,12 +264,14 @@ class Registry:
         path = model_path(spec.id)
         if self.storage.exists(path):
             raise AlreadyExists(f"model {spec.id}", "edit it with 'mreg model update'")
+        spec = spec.model_copy(update={"added_by": clock.actor(), "added_at": clock.format_time(clock.now())})
         self.storage.create(path, spec.to_yaml())
         return self.show_model(spec.id)
 
     def update_model(self, spec: ModelSpec) -> ModelView:
         """Replace a model's identity, dependencies and baselines (versions and events are untouched)."""
-        self._model_files(spec.id)
+        current = self._model_files(spec.id).spec
+        spec = spec.model_copy(update={"added_by": current.added_by, "added_at": current.added_at})
         self.storage.replace(model_path(spec.id), spec.to_yaml())
         return self.show_model(spec.id)
 
@@ -443,6 +455,20 @@ class Registry:
         observed = {**manifest.metrics, **(metrics or {})}
         return gates.evaluate("check", manifest.ref, files.spec.baselines, observed, reference, reference_name)
 
+    def card(self, ref: str) -> CardView:
+        """Everything a model card shows, the version checked against production (or, for the
+        production version itself, against the version it was derived from)."""
+        model, version = parse_ref(ref)
+        files = self._model_files(model)
+        stored = files.manifest(version)
+        own_parents = [p for p in stored.manifest.parents if "@" not in p and p in files.manifests]
+        against = own_parents[0] if files.state().serving == version and own_parents else None
+        return CardView(
+            model=files.spec.to_data(), manifest=stored.manifest.to_data(),
+            status=files.state().state_of(version).value, manifest_digest=stored.digest,
+            check=self.check(ref, against).model_dump(mode="json"),
+        )
+
     def diff(self, ref_a: str, ref_b: str) -> "VersionDiff":
         """What changed from A to B, section by section; B's metrics are judged by its model's
         baselines with A as the reference."""
@@ -496,8 +522,10 @@ class Registry:
     def archive(self, ref: str, reason: str | None = None, move_to: str | None = None) -> EventResult:
         """Deprecated -> Archived; with an archive store, blobs only this version uses move there.
 
-        Order: copy (verified) to the archive, append the event naming it, then delete the
-        originals, so a crash leaves the blobs in one place or both, never in none.
+        The archive gets a copy of every blob of the version (shared ones too), so pulling an
+        archived version reads one store. Order: copy (verified) to the archive, append the
+        event naming it, then delete the originals no one else uses, so a crash leaves the
+        blobs in one place or both, never in none.
         """
         model, version = parse_ref(ref)
         move_to = move_to or self.config.policy.archive_store
@@ -507,7 +535,7 @@ class Registry:
         lifecycle.plan_move(files.state(), version, State.ARCHIVED)  # refuse before copying anything
         exclusive = self._exclusive_blobs(files, version)
         archive = BlobStore(open_storage(move_to))
-        for digest in exclusive:
+        for digest in sorted(self._version_blobs(files.manifest(version).manifest)):
             archive.put_chunks(self.blobs.iter_verified(digest))
         result = self._move(ref, State.ARCHIVED, "archive", reason, archived_to=move_to)
         for digest in exclusive:

@@ -175,6 +175,25 @@ def show(
 
 
 @command(app)
+def card(
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version.", autocompletion=complete.version_refs),
+    as_json: bool = JSON,
+) -> None:
+    """Print a version's model card as Markdown: intended use, limitations, fairness, metrics
+    against baselines, training data, provenance. Deterministic, so it can be committed.
+
+    Example: mreg card MDL-REC@v12.4 > docs/model-card.md
+    """
+    from mreg.card import render_markdown
+
+    view = session.registry().card(ref)
+    if as_json:
+        output.emit_json(view.to_json_data())
+    else:
+        output.write(render_markdown(view))
+
+
+@command(app)
 def log(
     model: Optional[str] = typer.Argument(None, help="Only this model's history.", autocompletion=complete.model_ids),
     as_json: bool = JSON,

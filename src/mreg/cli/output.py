@@ -49,6 +49,11 @@ def line(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+def write(text: str) -> None:
+    """Text that is already formatted (Markdown, Mermaid, DOT), exactly as given."""
+    sys.stdout.write(text)
+
+
 def heading(text: str) -> None:
     if is_rich():
         from rich.markup import escape

@@ -18,12 +18,24 @@ from ruamel.yaml.error import YAMLError
 from mreg.errors import InvalidManifest
 
 
+_LINE_BREAKS = frozenset("\r\x85\u2028\u2029")
+
+
+def _represent_str(representer, text: str):
+    """Double-quote (with escapes) any string a plain or single-quoted scalar would alter:
+    YAML folds NEL and the Unicode line separators, and drops control characters."""
+    if any(char in _LINE_BREAKS or (not char.isprintable() and char not in "\n\t") for char in text):
+        return representer.represent_scalar("tag:yaml.org,2002:str", text, style='"')
+    return representer.represent_str(text)
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
     yaml.width = 1 << 16
     yaml.sort_base_mapping_type_on_output = False
+    yaml.representer.add_representer(str, _represent_str)
     return yaml
 
 

@@ -86,6 +86,14 @@ class VersionNotFound(NotFound):
         self.model, self.version = model, version
 
 
+class NodeNotFound(NotFound):
+    def __init__(self, node: str) -> None:
+        super().__init__(
+            f"no lineage node {node!r} (try MODEL, MODEL@VERSION, dataset:NAME, service:NAME or sha256:DIGEST)"
+        )
+        self.node = node
+
+
 class PathNotFound(NotFound):
     def __init__(self, path: str) -> None:
         super().__init__(f"no such file or directory: {path}")

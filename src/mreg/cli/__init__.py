@@ -42,10 +42,10 @@ def main_options(
     session.reset(registry, traceback)
 
 
-from mreg.cli import core, gate_cmds, lifecycle_cmds  # noqa: E402  (command modules register on app)
+from mreg.cli import core, gate_cmds, lifecycle_cmds, lineage_cmds  # noqa: E402  (command modules register on app)
 
-__all__ = ["app", "main", "core", "gate_cmds", "lifecycle_cmds"]
+__all__ = ["app", "main", "core", "gate_cmds", "lifecycle_cmds", "lineage_cmds"]
 
 
 def main() -> None:
-    app()
+    app(prog_name="mreg")  # also under ``python -m mreg``, so usage and completion say mreg

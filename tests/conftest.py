@@ -120,12 +120,29 @@ def cli(registry_url) -> Cli:
     return Cli(registry_url)
 
 
+def _s3_url(location: Path | str) -> str | None:
+    """``location`` as an ``s3://`` URL, also when a test wrapped it in ``Path`` (``s3:/b/k``)."""
+    text = str(location)
+    return "s3://" + text.removeprefix("s3:").lstrip("/") if text.startswith("s3:/") else None
+
+
+def stored_bytes(registry_url: Path | str, path: str) -> bytes:
+    """One file of a registry on either backend, by its path inside the registry."""
+    url = _s3_url(registry_url)
+    if url is None:
+        return (Path(registry_url) / path).read_bytes()
+    from mreg.store import open_storage
+
+    return open_storage(url).read(path)
+
+
 def snapshot(root: Path | str) -> dict[str, bytes]:
     """Every file under a registry, by relative path (the derived .cache excluded)."""
-    if str(root).startswith("s3://"):
+    url = _s3_url(root)
+    if url is not None:
         from mreg.store import open_storage
 
-        storage = open_storage(str(root))
+        storage = open_storage(url)
         return {path: storage.read(path) for path in storage.listing("") if not path.startswith(".cache/")}
     root = Path(root)
     return {

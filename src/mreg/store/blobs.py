@@ -27,6 +27,7 @@ from mreg.store.storage import FileInfo, Storage
 
 OBJECTS = "objects/sha256"
 CHUNK = 1 << 20
+PARALLEL_PUTS = 8  # files of a tree stored at once (S3 connections stay below the pool size)
 TREE_FORMAT = "mreg-tree-1"
 _HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -93,11 +94,20 @@ class BlobStore:
         return self.put_chunks(_file_chunks(path), progress)
 
     def put_tree(self, root: Path, progress: Progress | None = None) -> Stored:
-        """Store every file below ``root`` and the canonical listing that names the tree."""
-        entries = []
-        for relative, source in walk_tree(root):
-            stored = self.put_file(source, progress)
-            entries.append({"path": relative, "digest": stored.digest, "size": stored.size})
+        """Store every file below ``root`` and the canonical listing that names the tree.
+
+        Files go up ``PARALLEL_PUTS`` at a time: on S3 each put is a few round trips, and a
+        directory artifact may hold thousands of small files.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        files = walk_tree(root)
+        with ThreadPoolExecutor(PARALLEL_PUTS) as pool:
+            stored_files = list(pool.map(lambda item: self.put_file(item[1], progress), files))
+        entries = [
+            {"path": relative, "digest": stored.digest, "size": stored.size}
+            for (relative, _), stored in zip(files, stored_files)
+        ]
         listing = tree_listing(entries)
         stored = self.put_bytes(listing)
         return Stored(stored.digest, sum(entry["size"] for entry in entries), len(entries))

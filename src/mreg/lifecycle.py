@@ -6,8 +6,10 @@ operating a registry needs (``origin="mreg"``), each with its reason:
 
 - ``Production -> Rollback`` and ``Deprecated -> Production``: a bad production release is
   rolled back and the version it replaced serves again, in one event.
-- ``Monitoring``/``Retraining -> Deprecated`` and ``-> Rollback``: the version being health
-  checked or retrained still serves traffic, so it can be replaced or rolled back too.
+- ``Retraining -> Deprecated`` and ``Retraining -> Rollback``: the version being retrained
+  still serves traffic, so it can be replaced by its successor or rolled back too.
+  (Monitoring is no resting state: ``mreg monitor`` passes through it within one event, so
+  it needs no such edges.)
 - The seed's terminal edge ``Deprecated --> [*]: Artifacts archived in S3`` is the state
   ``Archived`` here, so an archived version stays visible in history.
 
@@ -57,7 +59,7 @@ class Transition:
     target: State
     label: str
     command: Command
-    gate: str | None = None  # the baseline gate checked on this edge (see gates)
+    gate: str | None = None  # the baseline gate checked on this edge (``gates:`` in a baseline)
     origin: Literal["seed", "mreg"] = "seed"
     successor: bool = False  # the edge moves a new version while the model is in `source`
 
@@ -66,22 +68,20 @@ S = State
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(None, S.DEVELOPMENT, "Data scientist creates flow", "register"),
     Transition(S.DEVELOPMENT, S.EXPERIMENTATION, "Run experiments via Metaflow", "promote"),
-    Transition(S.EXPERIMENTATION, S.CANDIDATE, "Metrics pass offline evaluation", "promote", gate="offline"),
+    Transition(S.EXPERIMENTATION, S.CANDIDATE, "Metrics pass offline evaluation", "promote", gate="candidate"),
     Transition(S.CANDIDATE, S.CANARY, "Deployed to small traffic fraction", "promote"),
-    Transition(S.CANARY, S.PRODUCTION, "Canary metrics pass (Kayenta)", "promote", gate="canary"),
+    Transition(S.CANARY, S.PRODUCTION, "Canary metrics pass (Kayenta)", "promote", gate="production"),
     Transition(S.CANARY, S.ROLLBACK, "Canary metrics fail", "rollback"),
     Transition(S.ROLLBACK, S.EXPERIMENTATION, "Investigate and iterate", "promote"),
     Transition(S.PRODUCTION, S.MONITORING, "Continuous health checks", "monitor"),
     Transition(S.MONITORING, S.PRODUCTION, "All metrics healthy", "monitor"),
     Transition(S.MONITORING, S.RETRAINING, "Drift detected or scheduled", "monitor"),
-    Transition(S.RETRAINING, S.CANDIDATE, "New version trained", "promote", gate="offline", successor=True),
+    Transition(S.RETRAINING, S.CANDIDATE, "New version trained", "promote", gate="candidate", successor=True),
     Transition(S.PRODUCTION, S.DEPRECATED, "Replaced by new version", "deprecate"),
     Transition(S.DEPRECATED, S.ARCHIVED, "Artifacts archived in S3", "archive"),
     Transition(S.PRODUCTION, S.ROLLBACK, "Production release rolled back", "rollback", origin="mreg"),
     Transition(S.DEPRECATED, S.PRODUCTION, "Restored by a production rollback", "rollback", origin="mreg"),
-    Transition(S.MONITORING, S.DEPRECATED, "Replaced while monitored", "deprecate", origin="mreg"),
     Transition(S.RETRAINING, S.DEPRECATED, "Replaced by the retrained version", "deprecate", origin="mreg"),
-    Transition(S.MONITORING, S.ROLLBACK, "Rolled back while monitored", "rollback", origin="mreg"),
     Transition(S.RETRAINING, S.ROLLBACK, "Rolled back while retraining", "rollback", origin="mreg"),
 )
 _EDGES = {(edge.source, edge.target): edge for edge in TRANSITIONS}
@@ -117,7 +117,7 @@ class ModelState:
 
     model: str
     versions: dict[str, State] = field(default_factory=dict)
-    production_history: list[str] = field(default_factory=list)  # versions in order of first serving
+    production_history: list[str] = field(default_factory=list)  # by when each last entered Production
 
     def state_of(self, version: str) -> State:
         return self.versions.get(version, State.DEVELOPMENT)
@@ -135,7 +135,9 @@ class ModelState:
     def apply(self, changes: Iterable[Change]) -> None:
         for change in changes:
             self.versions[change.version] = change.target
-            if change.target == State.PRODUCTION and change.version not in self.production_history:
+            if change.target == State.PRODUCTION:
+                if change.version in self.production_history:
+                    self.production_history.remove(change.version)
                 self.production_history.append(change.version)
 
 
@@ -154,7 +156,8 @@ def check(state: ModelState, changes: list[Change]) -> None:
         current = trial.state_of(change.version)
         if change.source != current:
             raise UsageError(f"{state.model}@{change.version} is {current}, not {change.source}")
-        if edge(change.source, change.target) is None and not _is_successor_move(trial, change):
+        direct = edge(change.source, change.target)
+        if (direct is None or direct.successor) and not _is_successor_move(trial, change):
             raise InvalidTransition(
                 state.model, change.version, current.value, change.target.value, allowed_targets(current)
             )
@@ -178,9 +181,16 @@ def _retire_serving(state: ModelState, keep: str) -> list[Change]:
 
 
 def plan_promote(state: ModelState, version: str, target: State) -> list[Change]:
-    """Changes for ``promote``: the move itself, plus retiring the replaced production version."""
+    """Changes for ``promote``: the move itself, plus retiring the replaced production version.
+
+    Only edges whose command is ``promote`` are taken here; an edge another command owns is
+    refused with the command to use, so each edge has one way in (and its own semantics).
+    """
     current = state.state_of(version)
     move = Change(version, current, target)
+    owner = edge(current, target)
+    if owner is not None and owner.command != "promote":
+        raise UsageError(f"{state.model}@{version} {current} -> {target} is done with 'mreg {owner.command}'")
     changes = [move]
     if target == State.PRODUCTION:
         changes += _retire_serving(state, keep=version)
@@ -210,6 +220,11 @@ def plan_rollback(state: ModelState, version: str | None, restore: str | None) -
                 "use 'mreg deprecate' or name one with --to"
             )
     if restore is not None:
+        if state.state_of(restore) != State.DEPRECATED:  # else --to would skip a canary's gate
+            raise UsageError(
+                f"{state.model}@{restore} is {state.state_of(restore)}; "
+                "a rollback restores a deprecated version (one that served before)"
+            )
         changes.append(Change(restore, state.state_of(restore), State.PRODUCTION))
     check(state, changes)
     return changes

@@ -64,6 +64,16 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server when pytest dies, even by SIGKILL,
+    so no orphaned server outlives an interrupted test run."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class S3Server:
     """One running ``weed mini``; ``start`` blocks until it answers S3 requests."""
 
@@ -102,7 +112,7 @@ class S3Server:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
-                cwd=self.directory, start_new_session=True,
+                cwd=self.directory, start_new_session=True, preexec_fn=_die_with_parent,
             )
         try:
             self._wait_ready()

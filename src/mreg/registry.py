@@ -142,6 +142,7 @@ class Registry:
         spec_path = model_path(model)
         if spec_path not in listing:
             raise ModelNotFound(model)
+        self._cache.prefetch(listing)
         spec = self._parse(spec_path, listing[spec_path], ModelSpec)
         manifests: dict[str, StoredManifest] = {}
         history: list[StoredEvent] = []
@@ -166,6 +167,7 @@ class Registry:
         for path, info in listing.items():
             by_model.setdefault(path.split("/")[1], {})[path] = info
         self._cache.forget_missing(set(listing), "models/")
+        self._cache.prefetch(listing)
         return [
             self._model_files(model, files)
             for model, files in sorted(by_model.items())

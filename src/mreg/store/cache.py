@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, NamedTuple
 
 from mreg.errors import MregError
@@ -19,6 +20,7 @@ from mreg.store.storage import FileInfo, Storage
 
 CACHE_PATH = ".cache/files.json"
 CACHE_FORMAT = 1
+PARALLEL_READS = 16
 
 
 class Parsed(NamedTuple):
@@ -46,17 +48,35 @@ class FileCache:
                 self._entries = {}
         return self._entries
 
-    def get(self, path: str, info: FileInfo) -> Parsed:
-        """The parsed content and digest of ``path``, re-reading it if it changed."""
-        entries = self._load()
-        entry = entries.get(path)
-        if entry and entry["size"] == info.size and entry["token"] == info.token:
-            return Parsed(entry["data"], entry["digest"])
-        raw = self._storage.read(path)
+    @staticmethod
+    def _fresh(entry: dict | None, info: FileInfo) -> bool:
+        return bool(entry) and entry["size"] == info.size and entry["token"] == info.token
+
+    def _learn(self, path: str, info: FileInfo, raw: bytes) -> Parsed:
         parsed = Parsed(self._parse(raw, path), f"sha256:{hashlib.sha256(raw).hexdigest()}")
-        entries[path] = {"size": info.size, "token": info.token, **parsed._asdict()}
+        self._load()[path] = {"size": info.size, "token": info.token, **parsed._asdict()}
         self._dirty = True
         return parsed
+
+    def get(self, path: str, info: FileInfo) -> Parsed:
+        """The parsed content and digest of ``path``, re-reading it if it changed."""
+        entry = self._load().get(path)
+        if self._fresh(entry, info):
+            return Parsed(entry["data"], entry["digest"])
+        return self._learn(path, info, self._storage.read(path))
+
+    def prefetch(self, listing: dict[str, FileInfo]) -> None:
+        """Read every listed YAML file the cache does not hold as listed, many at a time: on S3
+        a cold read then costs round trips in parallel rather than one after another."""
+        entries = self._load()
+        missing = [(path, info) for path, info in listing.items()
+                   if path.endswith(".yaml") and not self._fresh(entries.get(path), info)]
+        if len(missing) < 2:
+            return
+        with ThreadPoolExecutor(PARALLEL_READS) as pool:
+            contents = list(pool.map(lambda item: self._storage.read(item[0]), missing))
+        for (path, info), raw in zip(missing, contents):
+            self._learn(path, info, raw)
 
     def forget_missing(self, present: set[str], prefix: str) -> None:
         entries = self._load()

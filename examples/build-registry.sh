@@ -19,10 +19,8 @@ if [ -e "$target" ]; then
 fi
 
 # at DATE COMMAND...: run COMMAND as if it were DATE (UTC midnight)
-at() {
-  local when=$1; shift
-  SOURCE_DATE_EPOCH=$(python3 -c 'import datetime, sys; print(int(datetime.datetime.fromisoformat(sys.argv[1] + "T00:00:00+00:00").timestamp()))' "$when") "$@"
-}
+epoch() { date -u -d "$1" +%s 2>/dev/null || python3 -c 'import datetime, sys; print(int(datetime.datetime.fromisoformat(sys.argv[1] + "T00:00:00+00:00").timestamp()))' "$1"; }
+at() { local when=$1; shift; SOURCE_DATE_EPOCH=$(epoch "$when") "$@"; }
 run() { $mreg --registry "$target" "$@" >/dev/null; }
 
 # release MODEL VERSION REGISTERED EXPERIMENT CANDIDATE CANARY PRODUCTION [register options...]

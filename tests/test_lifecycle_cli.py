@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO, snapshot, stored_bytes, write
 from mreg.errors import ExitCode
 from mreg.lifecycle import TRANSITIONS, State, allowed_targets, edge
+from test_lineage_render import mermaid_parse  # noqa: F401 - the real Mermaid parser, a fixture
 
 SEED = Path(os.environ.get("MREG_SEED", Path(__file__).resolve().parents[2] / "shared/seed/model-registry-view.md"))
 DOC = REPO / "docs/lifecycle.md"
@@ -204,6 +205,13 @@ def test_states_mermaid_draws_exactly_the_table(cli):
     drawn = mermaid_edges(cli.ok("states", "--format", "mermaid"))
 
     assert drawn == table_edges() | {("Archived", "[*]", "")}
+
+
+@local
+def test_states_mermaid_is_accepted_by_the_mermaid_parser(cli, mermaid_parse):
+    parsed = mermaid_parse(cli.ok("states", "--format", "mermaid"))
+
+    assert parsed.returncode == 0, parsed.stderr
 
 
 @local

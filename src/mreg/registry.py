@@ -166,7 +166,7 @@ class Registry:
         by_model: dict[str, dict[str, FileInfo]] = {}
         for path, info in listing.items():
             by_model.setdefault(path.split("/")[1], {})[path] = info
-        self._cache.forget_missing(set(listing), "models/")
+        self._cache.forget_missing(set(listing))
         self._cache.prefetch(listing)
         return [
             self._model_files(model, files)

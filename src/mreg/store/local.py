@@ -133,15 +133,16 @@ class LocalStorage:
 
     def listing(self, prefix: str) -> dict[str, FileInfo]:
         base = self.path_of(prefix) if prefix else self.root
+        skip = len(str(self.root)) + 1  # string slicing: Path.relative_to costs ~40 us a file
         found: dict[str, FileInfo] = {}
         for directory, subdirs, files in os.walk(base):
             subdirs[:] = [name for name in subdirs if not name.startswith(".")]
+            relative_dir = directory[skip:].replace(os.sep, "/")
             for name in files:
                 if name.startswith(TEMP_PREFIX):
                     continue
-                full = Path(directory, name)
-                stat = full.stat()
-                relative = full.relative_to(self.root).as_posix()
+                stat = os.stat(os.path.join(directory, name))
+                relative = f"{relative_dir}/{name}" if relative_dir else name
                 found[relative] = FileInfo(stat.st_size, f"{stat.st_mtime_ns}", stat.st_mtime)
         return dict(sorted(found.items()))
 

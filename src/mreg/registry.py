@@ -7,6 +7,7 @@ Command verbs equal method names (``mreg promote`` is ``Registry.promote``).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from itertools import takewhile
 from pathlib import Path
@@ -61,10 +62,19 @@ def version_path(model: str, version: str) -> str:
     return f"models/{model}/versions/{version}.yaml"
 
 
-class StoredManifest(NamedTuple):
-    manifest: VersionManifest
-    digest: str
-    path: str
+class StoredManifest:
+    """A version manifest as stored: validated on first use, since listing a registry's
+    inventory needs only which versions exist, not what thousands of manifests say."""
+
+    def __init__(self, data: Any, digest: str, path: str) -> None:
+        self._data, self.digest, self.path = data, digest, path
+
+    @functools.cached_property
+    def manifest(self) -> VersionManifest:
+        manifest = VersionManifest.from_data(self._data, self.path)
+        if version_path(manifest.model, manifest.version) != self.path:
+            raise InvalidManifest(self.path, f"holds {manifest.ref}, which belongs elsewhere")
+        return manifest
 
 
 class ModelFiles(NamedTuple):
@@ -152,8 +162,7 @@ class Registry:
             folder = path[len(prefix):].partition("/")[0]
             if folder == "versions":
                 entry = self._cache.get(path, info)
-                manifest = VersionManifest.from_data(entry.data, path)
-                manifests[manifest.version] = StoredManifest(manifest, entry.digest, path)
+                manifests[path[len(prefix) + len("versions/"):-len(".yaml")]] = StoredManifest(entry.data, entry.digest, path)
             elif folder == "events":
                 entry = self._cache.get(path, info)
                 history.append(StoredEvent(Event.from_data(entry.data, path), entry.digest, path))

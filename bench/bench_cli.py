@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from bench_lineage import RESULTS, generate, model_id
+from bench_lineage import generated_registry, model_id
 
 
 def run(args: list[str]) -> float:
@@ -30,11 +30,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=5)
     options = parser.parse_args()
-    root = RESULTS / f"registry-{options.models}"
-    if not (root / "mreg.yaml").exists():
-        shutil.rmtree(root, ignore_errors=True)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        generate(root, options.models)
+    root = generated_registry(options.models)
     mreg = [sys.executable, "-m", "mreg", "--registry", str(root)]
     baseline = statistics.median(run([sys.executable, "-c", "pass"]) for _ in range(options.runs))
     print(f"{options.models} models; medians of {options.runs}; python -c pass = {baseline:.3f} s")

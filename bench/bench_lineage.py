@@ -65,6 +65,18 @@ def generate(root: Path, count: int) -> None:
     registry.flush()
 
 
+def generated_registry(count: int) -> Path:
+    """The generated registry of ``count`` models under bench/results, made once and kept."""
+    root = RESULTS / f"registry-{count}"
+    if not (root / "mreg.yaml").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        generate(root, count)
+        print(f"generated {count} models in {time.perf_counter() - started:.1f} s")
+    return root
+
+
 def timed(root: Path, args: list[str], cold: bool) -> float:
     if cold:
         shutil.rmtree(root / ".cache", ignore_errors=True)
@@ -80,13 +92,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=1)
     options = parser.parse_args()
-    root = RESULTS / f"registry-{options.models}"
-    if not (root / "mreg.yaml").exists():
-        shutil.rmtree(root, ignore_errors=True)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
-        generate(root, options.models)
-        print(f"generated {options.models} models in {time.perf_counter() - started:.1f} s")
+    root = generated_registry(options.models)
     middle = model_id(options.models // 2)
     queries = {
         "lineage MODEL@v3 --upstream": ["lineage", f"{middle}@v3", "--upstream", "--format", "json"],

@@ -4,6 +4,7 @@ and a byte-level snapshot of a registry for "a refused command changes nothing".
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -160,3 +161,43 @@ def write(path: Path, data: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data.encode() if isinstance(data, str) else data)
     return path
+
+
+# Real parsers for what mreg draws: Mermaid's own (Node.js, tests/tools/) and Graphviz dot.
+# Without them these tests skip on a developer machine and fail in CI (CI set).
+TOOLS = Path(__file__).resolve().parent / "tools"
+
+
+def _require(program: str, package: str) -> str:
+    found = shutil.which(program)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{program} is required in CI (install {package})")
+        pytest.skip(f"{program} is not installed ({package})")
+    return found
+
+
+@pytest.fixture(scope="session")
+def mermaid_parse():
+    """Parse text with mermaid@11 under jsdom; installs tests/tools/node_modules once."""
+    node = _require("node", "Node.js")
+    if not (TOOLS / "node_modules" / "mermaid").is_dir():
+        npm = _require("npm", "npm")
+        subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=TOOLS, check=True,
+                       capture_output=True, timeout=900)
+
+    def parse(text: str) -> subprocess.CompletedProcess:
+        return subprocess.run([node, str(TOOLS / "parse-mermaid.mjs")], input=text, capture_output=True,
+                              text=True, timeout=120)
+
+    return parse
+
+
+@pytest.fixture(scope="session")
+def dot_svg():
+    dot = _require("dot", "Debian package graphviz")
+
+    def render(text: str) -> subprocess.CompletedProcess:
+        return subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, timeout=120)
+
+    return render

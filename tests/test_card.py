@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import EXAMPLE, Cli, add_model, write
+from conftest import EXAMPLE, Cli, write
 
 
 def test_the_example_card_carries_the_seed_model_card_fields_and_is_deterministic():

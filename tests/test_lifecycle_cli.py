@@ -15,7 +15,6 @@ import pytest
 from conftest import REPO, snapshot, stored_bytes, write
 from mreg.errors import ExitCode
 from mreg.lifecycle import TRANSITIONS, State, allowed_targets, edge
-from test_lineage_render import mermaid_parse  # noqa: F401 - the real Mermaid parser, a fixture
 
 SEED = Path(os.environ.get("MREG_SEED", Path(__file__).resolve().parents[2] / "shared/seed/model-registry-view.md"))
 DOC = REPO / "docs/lifecycle.md"

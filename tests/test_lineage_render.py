@@ -4,53 +4,13 @@ developer machine and fail in CI (``CI`` set), so CI never passes by skipping th
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from conftest import Cli, add_model, write
 
 pytestmark = pytest.mark.local_only
-TOOLS = Path(__file__).resolve().parent / "tools"
 NASTY = 'Clicks "raw" [v2] {eu} (Ω) #1; a<b> & ü\\path\nsecond line `x`'
-
-
-def _require(program: str, package: str) -> str:
-    found = shutil.which(program)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{program} is required in CI (install {package})")
-        pytest.skip(f"{program} is not installed ({package})")
-    return found
-
-
-@pytest.fixture(scope="session")
-def mermaid_parse():
-    """Parse text with mermaid@11 under jsdom; installs tests/tools/node_modules once."""
-    node = _require("node", "Node.js")
-    if not (TOOLS / "node_modules" / "mermaid").is_dir():
-        npm = _require("npm", "npm")
-        subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=TOOLS, check=True,
-                       capture_output=True, timeout=900)
-
-    def parse(text: str) -> subprocess.CompletedProcess:
-        return subprocess.run([node, str(TOOLS / "parse-mermaid.mjs")], input=text, capture_output=True,
-                              text=True, timeout=120)
-
-    return parse
-
-
-@pytest.fixture(scope="session")
-def dot_svg():
-    dot = _require("dot", "Debian package graphviz")
-
-    def render(text: str) -> subprocess.CompletedProcess:
-        return subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, timeout=120)
-
-    return render
 
 
 @pytest.fixture

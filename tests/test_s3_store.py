@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from mreg.errors import AlreadyExists, PathNotFound, StoreUnavailable, UsageError
+from mreg.errors import AlreadyExists, PathNotFound, UsageError
 from mreg.store import open_storage
 from mreg.store import s3 as s3_store
 from mreg.store.blobs import BlobStore, object_path

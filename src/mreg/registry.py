@@ -18,6 +18,7 @@ from mreg.codec import dump_json, load_yaml
 from mreg.errors import (
     AlreadyExists,
     CheckFailed,
+    Conflict,
     InvalidManifest,
     ModelNotFound,
     MregError,
@@ -336,7 +337,10 @@ class Registry:
         files = self._model_files(model)
         retraining = files.state().in_state(State.RETRAINING)
         if retraining and not self._gate(files, version, "candidate").failures:
-            self.promote(f"{model}@{version}", State.CANDIDATE, reason=f"new version trained while {retraining[0]} retrains")
+            try:
+                self.promote(f"{model}@{version}", State.CANDIDATE, reason=f"new version trained while {retraining[0]} retrains")
+            except (UsageError, Conflict):  # the model moved on meanwhile: the version stays registered, in development
+                pass
 
     def _check_parents(self, files: ModelFiles, version: str, parents: list[str]) -> None:
         for parent in parents:

@@ -10,8 +10,7 @@ import typer
 
 from mreg.cli import app, output, session
 from mreg.cli.core import JSON
-from mreg.cli.inputs import read_document
-from mreg.cli.lifecycle_cmds import _metrics_file
+from mreg.cli.inputs import read_document, read_metrics
 from mreg.cli.session import command
 from mreg.errors import CheckFailed
 
@@ -118,7 +117,7 @@ def check(
     Exits 6 if a metric regresses or a critical metric has no data.
     Example: mreg check MDL-REC@v12.5 --against production --metrics eval.yaml
     """
-    measured = _metrics_file(metrics) if metrics else None
+    measured = read_metrics(metrics) if metrics else None
     report = session.registry().check(ref, against, measured)
     if as_json:
         output.emit_json(report.model_dump(mode="json"))

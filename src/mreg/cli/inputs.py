@@ -42,3 +42,12 @@ def read_mapping(path: Path, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a {what} must be a mapping")
     return data
+
+
+def read_metrics(path: Path) -> dict[str, float]:
+    """A metrics file: ``{metrics: {NAME: VALUE}}`` or a bare ``{NAME: VALUE}`` mapping."""
+    data = read_mapping(path, "metrics file")
+    data = data.get("metrics", data)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: 'metrics' must map metric names to numbers")
+    return parse_metrics([f"{name}={value}" for name, value in data.items()])

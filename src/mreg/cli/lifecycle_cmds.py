@@ -9,7 +9,7 @@ import typer
 
 from mreg.cli import app, complete, output, session
 from mreg.cli.core import JSON
-from mreg.cli.inputs import parse_metrics, read_mapping
+from mreg.cli.inputs import read_metrics
 from mreg.cli.session import command
 from mreg.errors import UsageError
 from mreg.lifecycle import TRANSITIONS, State, parse_state, to_mermaid
@@ -79,17 +79,9 @@ def promote(
     Promoting to production retires the version it replaces to deprecated in the same event.
     Example: mreg promote MDL-REC@v12.5 --to canary --reason 'offline eval passed'
     """
-    measured = _metrics_file(metrics) if metrics else None
+    measured = read_metrics(metrics) if metrics else None
     result = session.registry().promote(ref, parse_state(to), reason, evidence, force, measured)
     _report(result, as_json)
-
-
-def _metrics_file(path: Path) -> dict[str, float]:
-    data = read_mapping(path, "metrics file")
-    data = data.get("metrics", data)
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: 'metrics' must map metric names to numbers")
-    return parse_metrics([f"{name}={value}" for name, value in data.items()])
 
 
 @command(app)
@@ -148,7 +140,7 @@ def monitor(
 
     Drift is a metric past its baseline's alert threshold (max/min). Example: mreg monitor MDL-REC --metrics today.yaml
     """
-    result = session.registry().monitor(model, _metrics_file(metrics), metrics, scheduled)
+    result = session.registry().monitor(model, read_metrics(metrics), metrics, scheduled)
     _report(result, as_json)
 
 

@@ -21,6 +21,15 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "registry-example"
 
 
+def shared_file(relative: str, env: str) -> Path:
+    """A file of the team's shared/ folder (beside the clone, as in CI), or ``$env``; tests
+    that compare against it skip, saying where they looked, when it is not there."""
+    path = Path(os.environ.get(env) or REPO.parent / "shared" / relative)
+    if not path.is_file():
+        pytest.skip(f"{path} not found (set {env})")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """No test sees the developer's registry, actor or clock."""

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, REPO, Cli, snapshot
+from conftest import EXAMPLE, REPO, Cli, shared_file, snapshot
 
-SEED = Path(os.environ.get("MREG_SEED", REPO.parent / "shared" / "seed" / "model-registry-view.md"))
 pytestmark = pytest.mark.local_only
 RETIRED_IS_DEPRECATED = {"Retired": "Deprecated"}  # README: the diagram's word wins over the table's
 
 
 def seed_text() -> str:
-    if not SEED.exists():
-        pytest.skip(f"seed document not found at {SEED} (set MREG_SEED)")
-    return SEED.read_text()
+    return shared_file("seed/model-registry-view.md", "MREG_SEED").read_text()
 
 
 def seed_table(after: str, within: str | None = None) -> list[dict[str, str]]:

@@ -4,19 +4,16 @@ diagram equal to the seed's, and ``status --at`` over a dated history."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, snapshot, stored_bytes, write
+from conftest import REPO, shared_file, snapshot, stored_bytes, write
 from mreg.errors import ExitCode
 from mreg.lifecycle import TRANSITIONS, State, allowed_targets, edge
 
-SEED = Path(os.environ.get("MREG_SEED", Path(__file__).resolve().parents[2] / "shared/seed/model-registry-view.md"))
 DOC = REPO / "docs/lifecycle.md"
 MODEL_FILE = """\
 id: M
@@ -189,7 +186,7 @@ def mermaid_edges(text: str) -> set[tuple[str, str, str]]:
 
 
 def seed_diagram() -> str:
-    text = SEED.read_text()
+    text = shared_file("seed/model-registry-view.md", "MREG_SEED").read_text()
     block = text.split("## Model Lifecycle States", 1)[1].split("```mermaid", 1)[1].split("```", 1)[0]
     assert block.strip().startswith("stateDiagram-v2")
     return block

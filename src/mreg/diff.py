@@ -131,16 +131,15 @@ def _item_changes(a: list[dict[str, Any]], b: list[dict[str, Any]], key: str) ->
 
 
 def compare_versions(a: str, b: str) -> int:
-    """-1, 0 or 1: PEP 440 order when ``packaging`` is installed and both parse, else natural
-    order (so 1.10 is newer than 1.9 either way)."""
-    try:
-        from packaging.version import InvalidVersion, Version
+    """-1, 0 or 1: PEP 440 order where both parse, else natural order (so 1.10 is newer
+    than 1.9 either way, and a tag such as ``latest`` still compares)."""
+    from packaging.version import InvalidVersion, Version
 
+    try:
         left, right = Version(a), Version(b)
-        return (left > right) - (left < right)
-    except (ImportError, InvalidVersion):
-        left_key, right_key = natural_key(a), natural_key(b)
-        return (left_key > right_key) - (left_key < right_key)
+    except InvalidVersion:
+        left, right = natural_key(a), natural_key(b)
+    return (left > right) - (left < right)
 
 
 def _package_changes(a: dict[str, str], b: dict[str, str]) -> list[PackageChange]:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from mreg.cli import app, output, session
+from mreg.cli import app, complete, output, session
 from mreg.cli.core import JSON
 from mreg.cli.inputs import read_document, read_metrics
 from mreg.cli.session import command
@@ -45,6 +45,7 @@ def _render_diff(diff) -> None:
     unchanged = [name for name in SECTIONS if name not in changed]
     if unchanged:
         output.line(f"unchanged: {', '.join(unchanged)}")
+
     def fields(values) -> list[list[Any]]:
         return [[v.field, v.change, _short(v.a), _short(v.b)] for v in values]
 
@@ -78,8 +79,8 @@ def _render_diff(diff) -> None:
 
 @command(app)
 def diff(
-    ref_a: str = typer.Argument(..., metavar="MODEL@A", help="The version to compare from (the reference)."),
-    ref_b: str = typer.Argument(..., metavar="MODEL@B", help="The version to compare to (judged against A)."),
+    ref_a: str = typer.Argument(..., metavar="MODEL@A", help="The version to compare from (the reference).", autocompletion=complete.version_refs),
+    ref_b: str = typer.Argument(..., metavar="MODEL@B", help="The version to compare to (judged against A).", autocompletion=complete.version_refs),
     fail_on_regression: bool = typer.Option(
         False, "--fail-on-regression", help="Exit 6 if any of B's metrics regresses against A under its baseline."
     ),
@@ -102,7 +103,7 @@ def diff(
 
 @command(app)
 def check(
-    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to check."),
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to check.", autocompletion=complete.version_refs),
     against: Optional[str] = typer.Option(
         None, "--against", metavar="production|VERSION",
         help="Reference for relative tolerances: the serving version (default) or a version of the same model.",
@@ -158,7 +159,7 @@ def _interval(ci: tuple[float | None, float | None]) -> str | None:
 
 @command(app)
 def judge(
-    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version on the canary."),
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version on the canary.", autocompletion=complete.version_refs),
     canary: Path = typer.Option(..., "--canary", help="Canary samples: YAML/JSON {metrics: {NAME: [values]}}."),
     baseline: Path = typer.Option(..., "--baseline", help="Baseline samples, same schema as --canary."),
     as_json: bool = JSON,

@@ -33,11 +33,11 @@ def render_model(view: ModelView) -> None:
     dependencies = spec.get("dependencies", {})
     if dependencies:
         output.line()
-        output.heading("Dependencies")
         output.table(
             ["Direction", "Service", "Role"],
             [[direction.capitalize(), d["service"], d.get("role")]
              for direction in ("upstream", "downstream") for d in dependencies.get(direction, [])],
+            title="Dependencies",
         )
     baselines = spec.get("baselines", [])
     if baselines:

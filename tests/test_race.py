@@ -85,6 +85,7 @@ def replay(events_dir: Path) -> dict[str, str]:
     return states
 
 
+@pytest.mark.slow
 def test_four_processes_racing_on_one_model_lose_no_event(registry_url):
     done = subprocess.run(
         [sys.executable, str(REPO / "bench/bench_race.py"), registry_url,

@@ -7,6 +7,7 @@ no line folding. YAML is only ever loaded in safe mode.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -30,8 +31,10 @@ def _represent_str(representer, text: str):
     return representer.represent_str(text)
 
 
+@functools.cache
 def _dumper() -> YAML:
-    """The pure-Python emitter, so output bytes never depend on an optional C extension."""
+    """The pure-Python emitter, so output bytes never depend on an optional C extension.
+    Made once: building a YAML object costs more than loading a small document."""
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
@@ -41,6 +44,7 @@ def _dumper() -> YAML:
     return yaml
 
 
+@functools.cache
 def _loaders() -> tuple[YAML, ...]:
     """Safe loading, first through ruamel's C parser where installed (about 4x faster on a
     cold read of a large registry; same YAML 1.2 resolver), then the pure-Python parser,

@@ -451,24 +451,30 @@ class Registry:
         self, files: ModelFiles, version: str, target: str, metrics: dict[str, float] | None = None
     ) -> GateReport:
         """Evaluate the baselines gating ``target`` for a version against its reference version."""
+        baselines = gates.gating(files.spec.baselines, target)
+        reference = _reference_version(files, baselines, exclude=version)
+        return self._evaluate(files, version, target, baselines, reference, metrics)
+
+    @staticmethod
+    def _evaluate(
+        files: ModelFiles, version: str, gate: str, baselines: list, reference: str | None,
+        metrics: dict[str, float] | None,
+    ) -> GateReport:
+        """``baselines`` over the version's metrics (``metrics`` override them) and the reference's."""
         manifest = files.manifest(version).manifest
         observed = {**manifest.metrics, **(metrics or {})}
-        baselines = gates.gating(files.spec.baselines, target)
-        reference_name = _reference_version(files, baselines, exclude=version)
-        reference = files.manifests[reference_name].manifest.metrics if reference_name else {}
-        return gates.evaluate(target, manifest.ref, baselines, observed, reference, reference_name)
+        reference_metrics = files.manifest(reference).manifest.metrics if reference else {}
+        return gates.evaluate(gate, manifest.ref, baselines, observed, reference_metrics, reference)
 
     def check(self, ref: str, against: str | None = None, metrics: dict[str, float] | None = None) -> GateReport:
         """Evaluate a version against every baseline and a reference (production by default)."""
         model, version = parse_ref(ref)
         files = self._model_files(model)
-        manifest = files.manifest(version).manifest
-        reference_name = files.state().serving if against in (None, "production") else against
-        if reference_name == version:
-            reference_name = None
-        reference = files.manifest(reference_name).manifest.metrics if reference_name else {}
-        observed = {**manifest.metrics, **(metrics or {})}
-        return gates.evaluate("check", manifest.ref, files.spec.baselines, observed, reference, reference_name)
+        files.manifest(version)
+        reference = files.state().serving if against in (None, "production") else against
+        return self._evaluate(
+            files, version, "check", files.spec.baselines, None if reference == version else reference, metrics
+        )
 
     def card(self, ref: str) -> CardView:
         """Everything a model card shows, the version checked against production (or, for the

@@ -5,7 +5,9 @@
 Baselines measured in the same run: (1) reading + sha256 of the file in Python, the least
 any content-addressed store must do; (2) that plus writing a copy (what a registration
 does). mreg's figure is ``mreg register`` as a subprocess, including interpreter start-up;
-``rchar`` (bytes the process read, from /proc) shows the file is read once.
+``rchar`` (bytes the process read, from /proc) shows the file is read once. Registering
+the same file again into the same registry hits the local digest cache (run with
+MREG_CACHE_DIR set to a scratch folder to keep your own cache out of it).
 """
 
 from __future__ import annotations

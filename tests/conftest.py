@@ -32,10 +32,11 @@ def shared_file(relative: str, env: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
-    """No test sees the developer's registry, actor or clock."""
+    """No test sees the developer's registry, actor, clock or digest cache."""
     for name in ("MREG_REGISTRY", "SOURCE_DATE_EPOCH", "MREG_TRACEBACK", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MREG_ACTOR", "tester")
+    monkeypatch.setenv("MREG_CACHE_DIR", str(tmp_path / "user-cache"))
     monkeypatch.chdir(tmp_path)
 
 
@@ -60,6 +61,19 @@ class Cli:
         outcome = self(*args, env=env)
         assert outcome.exit_code == 0, f"mreg {' '.join(args)} -> {outcome.exit_code}: {outcome.stderr}"
         return outcome.stdout
+
+    def bytes_read(self, *args: str) -> int:
+        """Run mreg as a subprocess and return how many bytes it read (/proc/self/io rchar)."""
+        probe = (
+            "import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write([l for l in open('/proc/self/io') if l.startswith('rchar')][0]))\n"
+            "sys.argv = ['mreg'] + sys.argv[1:]\n"
+            "runpy.run_module('mreg', run_name='__main__')\n"
+        )
+        done = subprocess.run([sys.executable, "-c", probe, "--registry", self.registry_url, *args],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return int(done.stderr.split("rchar:")[1].split()[0])
 
     def subprocess(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Outcome:
         full_env = {**os.environ, **(env or {})}

@@ -20,6 +20,7 @@ from mreg.errors import AlreadyExists, CorruptObject, StoreUnavailable, UsageErr
 from mreg.manifest import Artifact
 from mreg.results import PulledFile
 from mreg.store.blobs import CHUNK, BlobStore, Progress, check_artifact_source, walk_tree
+from mreg.store.digests import DigestCache
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,13 @@ def collect(arguments: list[str]) -> list[Source]:
 
 
 def store(blobs: BlobStore, sources: list[Source], progress: Progress | None = None) -> list[Artifact]:
+    digests = DigestCache()
     artifacts = []
     for source in sources:
         if source.kind == "file":
-            stored = blobs.put_file(Path(source.location), progress)
+            stored = blobs.put_file(Path(source.location), progress, digests)
         elif source.kind == "tree":
-            stored = blobs.put_tree(Path(source.location), progress)
+            stored = blobs.put_tree(Path(source.location), progress, digests)
         else:
             digest, size = hash_external(source.location, progress)
             artifacts.append(Artifact(path=source.name, kind="external", digest=digest, size=size, url=source.location))
@@ -70,6 +72,7 @@ def store(blobs: BlobStore, sources: list[Source], progress: Progress | None = N
         artifacts.append(
             Artifact(path=source.name, kind=source.kind, digest=stored.digest, size=stored.size, files=stored.files)
         )
+    digests.save()
     return artifacts
 
 

@@ -19,10 +19,12 @@ import json
 import os
 import re
 import stat
+import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from mreg.errors import CorruptObject, PathNotFound, UsageError
+from mreg.store.digests import DigestCache
 from mreg.store.storage import FileInfo, Storage
 
 OBJECTS = "objects/sha256"
@@ -90,10 +92,21 @@ class BlobStore:
     def put_bytes(self, data: bytes) -> Stored:
         return self.put_chunks([data])
 
-    def put_file(self, path: Path, progress: Progress | None = None) -> Stored:
-        return self.put_chunks(_file_chunks(path), progress)
+    def put_file(self, path: Path, progress: Progress | None = None, digests: DigestCache | None = None) -> Stored:
+        """Store a local file in one pass; a file ``digests`` knows, whose blob is already
+        here, is neither read nor uploaded again."""
+        known = digests.lookup(path) if digests is not None else None
+        if known is not None and self.has(known[0]):
+            if progress:
+                progress(known[1])
+            return Stored(*known)
+        before, started = os.stat(path), time.time()
+        stored = self.put_chunks(_file_chunks(path), progress)
+        if digests is not None:
+            digests.remember(path, before, started, stored.digest)
+        return stored
 
-    def put_tree(self, root: Path, progress: Progress | None = None) -> Stored:
+    def put_tree(self, root: Path, progress: Progress | None = None, digests: DigestCache | None = None) -> Stored:
         """Store every file below ``root`` and the canonical listing that names the tree.
 
         Files go up ``PARALLEL_PUTS`` at a time: on S3 each put is a few round trips, and a
@@ -103,7 +116,7 @@ class BlobStore:
 
         files = walk_tree(root)
         with ThreadPoolExecutor(PARALLEL_PUTS) as pool:
-            stored_files = list(pool.map(lambda item: self.put_file(item[1], progress), files))
+            stored_files = list(pool.map(lambda item: self.put_file(item[1], progress, digests), files))
         entries = [
             {"path": relative, "digest": stored.digest, "size": stored.size}
             for (relative, _), stored in zip(files, stored_files)

@@ -77,7 +77,7 @@ def test_promoting_to_production_deprecates_the_previous_version_in_the_same_eve
 def test_no_reader_ever_sees_two_or_zero_production_versions(reg):
     in_production(reg, "v1", "v2", "v3")
     reg.rollback("M")
-    history = reg._model_files("M")
+    history = reg.model_files("M")
     serving_after_each = []
     for count in range(len(history.events) + 1):
         folded = lifecycle.fold("M", history.manifests, (s.event.as_changes() for s in history.events[:count]))

@@ -76,6 +76,19 @@ def store(blobs: BlobStore, sources: list[Source], progress: Progress | None = N
     return artifacts
 
 
+def blob_digests(blobs: BlobStore, artifacts: list[Artifact]) -> set[str]:
+    """Every blob the artifacts occupy: files, trees and the trees' entries. A tree whose
+    listing is missing contributes only its own digest (verify reports it)."""
+    digests = set()
+    for artifact in artifacts:
+        if artifact.kind == "external":
+            continue
+        digests.add(artifact.digest)
+        if artifact.kind == "tree" and blobs.has(artifact.digest):
+            digests.update(entry["digest"] for entry in blobs.tree_entries(artifact.digest))
+    return digests
+
+
 def _external_chunks(url: str) -> Iterator[bytes]:
     import fsspec
 

@@ -82,36 +82,35 @@ def _better_sign(baseline: Baseline) -> int:
 def judge_metric(baseline: Baseline, value: float | None, reference: float | None) -> MetricVerdict:
     """One metric's verdict, with the rule that decided it spelled out."""
     name = baseline.metric
-    common = dict(metric=name, value=value, reference=reference, direction=baseline.direction,
-                  bound=_bound_text(baseline), critical=baseline.critical)
-    if value is None or not math.isfinite(value):
-        return MetricVerdict(**common, delta=None, relative=None, verdict="no data", rule=f"{name}: no value")
     delta = relative = None
-    if reference is not None and math.isfinite(reference):
+    if value is not None and math.isfinite(value) and reference is not None and math.isfinite(reference):
         delta = value - reference
         relative = delta / abs(reference) if reference != 0 else None
+
+    def verdict(kind: Verdict, rule: str) -> MetricVerdict:
+        return MetricVerdict(metric=name, value=value, reference=reference, delta=delta, relative=relative,
+                             direction=baseline.direction, bound=_bound_text(baseline),
+                             critical=baseline.critical, verdict=kind, rule=rule)
+
+    if value is None or not math.isfinite(value):
+        return verdict("no data", f"{name}: no value")
     if baseline.max is not None and value > baseline.max:
-        return MetricVerdict(**common, delta=delta, relative=relative, verdict="regression",
-                             rule=f"{name} = {value:g} exceeds the bound {baseline.max:g}")
+        return verdict("regression", f"{name} = {value:g} exceeds the bound {baseline.max:g}")
     if baseline.min is not None and value < baseline.min:
-        return MetricVerdict(**common, delta=delta, relative=relative, verdict="regression",
-                             rule=f"{name} = {value:g} is below the bound {baseline.min:g}")
+        return verdict("regression", f"{name} = {value:g} is below the bound {baseline.min:g}")
     sign = _better_sign(baseline)
     if delta is None or sign == 0 or delta == 0:
-        return MetricVerdict(**common, delta=delta, relative=relative, verdict="pass",
-                             rule=f"{name} = {value:g} within bounds")
+        return verdict("pass", f"{name} = {value:g} within bounds")
     change = abs(relative if relative is not None else delta)
     better = sign * delta > 0
     tolerance = baseline.tolerance
+    moved = f"{name} {_moved(relative, delta)} against {reference:g}"
     if not better and tolerance is not None and change > tolerance:
-        return MetricVerdict(**common, delta=delta, relative=relative, verdict="regression",
-                             rule=f"{name} {_moved(relative, delta)} against {reference:g}, beyond the tolerance {tolerance:.1%}")
+        return verdict("regression", f"{moved}, beyond the tolerance {tolerance:.1%}")
     if better and change > (tolerance or 0.0):
-        return MetricVerdict(**common, delta=delta, relative=relative, verdict="improvement",
-                             rule=f"{name} {_moved(relative, delta)} against {reference:g}")
+        return verdict("improvement", moved)
     limit = f"within the tolerance {tolerance:.1%}" if tolerance is not None else "no relative tolerance set"
-    return MetricVerdict(**common, delta=delta, relative=relative, verdict="pass",
-                         rule=f"{name} {_moved(relative, delta)} against {reference:g}, {limit}")
+    return verdict("pass", f"{moved}, {limit}")
 
 
 def _moved(relative: float | None, delta: float) -> str:

@@ -16,6 +16,7 @@ from mreg.errors import CorruptObject, MregError
 from mreg.events import Event, StoredEvent, chain_problems
 from mreg.lifecycle import ModelState
 from mreg.manifest import ModelSpec, VersionManifest
+from mreg.artifacts import blob_digests
 from mreg.registry import Registry, model_path, version_path
 from mreg.results import GcReport, Problem, VerifyReport
 from mreg.store import open_storage
@@ -166,28 +167,16 @@ def verify(registry: Registry, model: str | None = None, deep: bool = False) -> 
 
 def referenced_digests(registry: Registry, exclude: tuple[str, str] | None = None) -> set[str]:
     """Every blob a live manifest or an event's evidence names (trees with their entries),
-    leaving out the version ``exclude`` = (model, version)."""
+    leaving out the version ``exclude`` = (model, version). Reads through the registry's
+    validated cache, so gc and archive do not re-parse every file of a large registry."""
     referenced: set[str] = set()
-    for model, paths in _models_listing(registry, None).items():
-        history = [
-            StoredEvent(Event.from_yaml(registry.storage.read(p), p), "", p)
-            for p in sorted(p for p in paths if p.startswith(f"models/{model}/events/"))
-        ]
-        moved = _archive_locations(history)
-        for stored in history:
+    for files in registry.all_model_files():
+        moved = _archive_locations(files.events)
+        for stored in files.events:
             referenced.update(proof.digest for proof in stored.event.evidence if proof.digest)
-        for path in paths:
-            if not path.startswith(f"models/{model}/versions/"):
-                continue
-            manifest = VersionManifest.from_yaml(registry.storage.read(path), path)
-            if manifest.version in moved or (model, manifest.version) == exclude:
-                continue
-            for artifact in manifest.artifacts:
-                if artifact.kind == "external":
-                    continue
-                referenced.add(artifact.digest)
-                if artifact.kind == "tree" and registry.blobs.has(artifact.digest):
-                    referenced.update(entry["digest"] for entry in registry.blobs.tree_entries(artifact.digest))
+        for version, stored in files.manifests.items():
+            if version not in moved and (files.spec.id, version) != exclude:
+                referenced |= blob_digests(registry.blobs, stored.manifest.artifacts)
     return referenced
 
 

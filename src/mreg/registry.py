@@ -145,7 +145,7 @@ class Registry:
     def _parse(self, path: str, info: FileInfo, kind: type):
         return kind.from_data(self._cache.get(path, info).data, path)
 
-    def _model_files(self, model: str, listing: dict[str, FileInfo] | None = None) -> ModelFiles:
+    def model_files(self, model: str, listing: dict[str, FileInfo] | None = None) -> ModelFiles:
         check_name("model id", model)
         prefix = f"models/{model}/"
         if listing is None:
@@ -171,7 +171,7 @@ class Registry:
         ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
         return ModelFiles(spec, ordered, history)
 
-    def _all_model_files(self) -> list[ModelFiles]:
+    def all_model_files(self) -> list[ModelFiles]:
         listing = self.storage.listing("models")
         by_model: dict[str, dict[str, FileInfo]] = {}
         for path, info in listing.items():
@@ -179,13 +179,15 @@ class Registry:
         self._cache.forget_missing(set(listing))
         self._cache.prefetch(listing)
         return [
-            self._model_files(model, files)
+            self.model_files(model, files)
             for model, files in sorted(by_model.items())
             if model_path(model) in files
         ]
 
     def model_ids(self) -> list[str]:
-        return [files.spec.id for files in self._all_model_files()]
+        """The models' ids, from one listing (nothing parsed): shell completion calls this."""
+        listing = self.storage.listing("models")
+        return sorted({path.split("/")[1] for path in listing if path.endswith("/model.yaml")})
 
     def _summary(self, files: ModelFiles) -> ModelSummary:
         current, status = _current(files)
@@ -198,12 +200,12 @@ class Registry:
 
     def models(self, status: State | None = None) -> list[ModelSummary]:
         """The inventory in the order models were added, current version and status folded from events."""
-        every = sorted(self._all_model_files(), key=lambda files: (files.spec.added_at or "", files.spec.id))
+        every = sorted(self.all_model_files(), key=lambda files: (files.spec.added_at or "", files.spec.id))
         rows = [self._summary(files) for files in every]
         return [row for row in rows if status is None or row.status == status.value]
 
     def show_model(self, model: str) -> ModelView:
-        files = self._model_files(model)
+        files = self.model_files(model)
         state = files.state()
         current, status = _current(files)
         rows = [
@@ -218,7 +220,7 @@ class Registry:
 
     def show_version(self, ref: str) -> VersionView:
         model, version = parse_ref(ref)
-        files = self._model_files(model)
+        files = self.model_files(model)
         stored = files.manifest(version)
         return VersionView(
             manifest=stored.manifest.to_data(),
@@ -228,24 +230,14 @@ class Registry:
 
     def manifest(self, ref: str) -> VersionManifest:
         model, version = parse_ref(ref)
-        return self._model_files(model).manifest(version).manifest
+        return self.model_files(model).manifest(version).manifest
 
     def model_spec(self, model: str) -> ModelSpec:
-        return self._model_files(model).spec
-
-    def model_state(self, model: str) -> ModelState:
-        return self._model_files(model).state()
-
-    def model_files(self, model: str) -> ModelFiles:
-        """One model's spec, manifests and events, from one listing of its folder (lineage reads these)."""
-        return self._model_files(model)
-
-    def all_model_files(self) -> list[ModelFiles]:
-        return self._all_model_files()
+        return self.model_files(model).spec
 
     def log(self, model: str | None = None) -> list[LogEntry]:
         """Registrations and events interleaved by time, newest first."""
-        every = [self._model_files(model)] if model else self._all_model_files()
+        every = [self.model_files(model)] if model else self.all_model_files()
         entries = []
         for files in every:
             for version, stored in files.manifests.items():
@@ -256,7 +248,7 @@ class Registry:
 
     def status(self, model: str, at: datetime | None = None) -> StatusView:
         """Each version's state now, or as it was at instant ``at``."""
-        files = self._model_files(model)
+        files = self.model_files(model)
         if at is not None:
             instant = clock.format_time(at)
             files = ModelFiles(
@@ -282,7 +274,7 @@ class Registry:
 
     def update_model(self, spec: ModelSpec) -> ModelView:
         """Replace a model's identity, dependencies and baselines (versions and events are untouched)."""
-        current = self._model_files(spec.id).spec
+        current = self.model_files(spec.id).spec
         spec = spec.model_copy(update={"added_by": current.added_by, "added_at": current.added_at})
         self.storage.replace(model_path(spec.id), spec.to_yaml())
         return self.show_model(spec.id)
@@ -298,7 +290,7 @@ class Registry:
     ) -> VersionView:
         """Store artifacts, then create the version manifest exclusively: that write registers it."""
         model, version = parse_ref(ref)
-        files = self._model_files(model)
+        files = self.model_files(model)
         if version in files.manifests or self.storage.exists(version_path(model, version)):
             raise AlreadyExists(f"{model}@{version}", "versions are immutable; register a new version")
         data = dict(manifest or {})
@@ -334,7 +326,7 @@ class Registry:
     def _enter_candidate_if_retraining(self, model: str, version: str) -> None:
         """The seed's Retraining -> Candidate edge: a version registered while the serving one
         retrains becomes a Candidate at once if it passes the offline gate."""
-        files = self._model_files(model)
+        files = self.model_files(model)
         retraining = files.state().in_state(State.RETRAINING)
         if retraining and not self._gate(files, version, "candidate").failures:
             try:
@@ -349,7 +341,7 @@ class Registry:
                 parent_model, parent_version = files.spec.id, parent_model
             if (parent_model, parent_version) == (files.spec.id, version):
                 raise UsageError(f"{files.spec.id}@{version} cannot be its own parent (a cycle)")
-            owner = files if parent_model == files.spec.id else self._model_files(parent_model)
+            owner = files if parent_model == files.spec.id else self.model_files(parent_model)
             owner.manifest(parent_version)
 
     def pull(self, ref: str, directory: Path, progress: Progress | None = None) -> PullResult:
@@ -363,7 +355,7 @@ class Registry:
 
     def _blobs_for(self, manifest: VersionManifest) -> BlobStore:
         """The main blob store, or the archive store an archive event moved this version to."""
-        for stored in reversed(self._model_files(manifest.model).events):
+        for stored in reversed(self.model_files(manifest.model).events):
             event = stored.event
             if event.archived_to and any(c.version == manifest.version for c in event.changes):
                 return BlobStore(open_storage(event.archived_to))
@@ -386,7 +378,7 @@ class Registry:
             raise UsageError("--force needs --reason: forced changes must say why")
 
         def plan() -> Event:
-            files = self._model_files(model)
+            files = self.model_files(model)
             changes = planner(files)
             proofs = evidence(files, changes) if evidence else []
             records = [
@@ -469,7 +461,7 @@ class Registry:
     def check(self, ref: str, against: str | None = None, metrics: dict[str, float] | None = None) -> GateReport:
         """Evaluate a version against every baseline and a reference (production by default)."""
         model, version = parse_ref(ref)
-        files = self._model_files(model)
+        files = self.model_files(model)
         files.manifest(version)
         reference = files.state().serving if against in (None, "production") else against
         return self._evaluate(
@@ -480,7 +472,7 @@ class Registry:
         """Everything a model card shows, the version checked against production (or, for the
         production version itself, against the version it was derived from)."""
         model, version = parse_ref(ref)
-        files = self._model_files(model)
+        files = self.model_files(model)
         stored = files.manifest(version)
         own_parents = [p for p in stored.manifest.parents if "@" not in p and p in files.manifests]
         against = own_parents[0] if files.state().serving == version and own_parents else None
@@ -504,7 +496,7 @@ class Registry:
         """Kayenta-style judgement of a version's canary samples against the baseline's,
         with the model's baselines as metric specs (needs the ``judge`` extra: scipy)."""
         model, version = parse_ref(ref)
-        files = self._model_files(model)
+        files = self.model_files(model)
         files.manifest(version)
         return gates.judge_canary(files.spec.baselines, canary, baseline)
 
@@ -552,11 +544,11 @@ class Registry:
         move_to = move_to or self.config.policy.archive_store
         if move_to is None:
             return self._move(ref, State.ARCHIVED, "archive", reason)
-        files = self._model_files(model)
+        files = self.model_files(model)
         lifecycle.plan_move(files.state(), version, State.ARCHIVED)  # refuse before copying anything
         exclusive = self._exclusive_blobs(files, version)
         archive = BlobStore(open_storage(move_to))
-        for digest in sorted(self._version_blobs(files.manifest(version).manifest)):
+        for digest in sorted(artifacts.blob_digests(self.blobs, files.manifest(version).manifest.artifacts)):
             archive.put_chunks(self.blobs.iter_verified(digest))
         result = self._move(ref, State.ARCHIVED, "archive", reason, archived_to=move_to)
         for digest in exclusive:
@@ -567,19 +559,9 @@ class Registry:
         """Blobs of ``version`` that no other registered version of any model references."""
         from mreg.integrity import referenced_digests
 
-        mine = self._version_blobs(files.manifest(version).manifest)
+        mine = artifacts.blob_digests(self.blobs, files.manifest(version).manifest.artifacts)
         others = referenced_digests(self, exclude=(files.spec.id, version))
         return sorted(mine - others)
-
-    def _version_blobs(self, manifest: VersionManifest) -> set[str]:
-        digests = set()
-        for artifact in manifest.artifacts:
-            if artifact.kind == "external":
-                continue
-            digests.add(artifact.digest)
-            if artifact.kind == "tree":
-                digests.update(entry["digest"] for entry in self.blobs.tree_entries(artifact.digest))
-        return digests
 
     def monitor(
         self, model: str, metrics: dict[str, float], source: Path | None = None, scheduled: bool = False
@@ -614,7 +596,7 @@ class Registry:
         """Drop the derived cache and rebuild it from every file; returns how many were read."""
         self._cache.clear()
         listing = self.storage.listing("models")
-        self._all_model_files()
+        self.all_model_files()
         self._cache.flush()
         return len(listing)
 

@@ -107,12 +107,8 @@ def models(
         return
     output.table(
         ["Model ID", "Name", "Task", "Framework", "Current Version", "Status", "Serving Mode"],
-        [[r.id, r.name, r.task, r.framework, r.current_version, _title(r.status), r.serving_mode] for r in rows],
+        [[r.id, r.name, r.task, r.framework, r.current_version, output.state_title(r.status), r.serving_mode] for r in rows],
     )
-
-
-def _title(state: Optional[str]) -> Optional[str]:
-    return state.capitalize() if state else None
 
 
 @command(app)

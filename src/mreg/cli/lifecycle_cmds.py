@@ -168,5 +168,5 @@ def status(
         return
     when = f" at {view.at}" if view.at else ""
     output.line(f"{view.model}{when}: serving {view.serving or 'nothing'}")
-    output.table(["Version", "Status"], [[v, s.capitalize()] for v, s in view.versions.items()])
+    output.table(["Version", "Status"], [[v, output.state_title(s)] for v, s in view.versions.items()])
 

@@ -41,6 +41,11 @@ def cell_text(value: Cell) -> str:
     return str(value)
 
 
+def state_title(state: str | None) -> str | None:
+    """``production`` as the seed's tables write it: ``Production``."""
+    return state.capitalize() if state else None
+
+
 def emit_json(data: Any) -> None:
     sys.stdout.write(dump_json(data))
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from mreg.cli import output
+from mreg.gates import describe
+from mreg.manifest import Baseline
 from mreg.results import ModelView, VersionView
-
-
-def _title(state: str | None) -> str | None:
-    return state.capitalize() if state else None
 
 
 def render_model(view: ModelView) -> None:
@@ -19,7 +17,7 @@ def render_model(view: ModelView) -> None:
         ("Task", spec.get("task")),
         ("Framework", spec.get("framework")),
         ("Current version", view.current_version),
-        ("Status", _title(view.status)),
+        ("Status", output.state_title(view.status)),
         ("Serving mode", spec.get("serving_mode")),
         ("Owners", ", ".join(spec.get("owners", []))),
         ("Purpose", spec.get("purpose")),
@@ -27,7 +25,7 @@ def render_model(view: ModelView) -> None:
     output.line()
     output.table(
         ["Version", "Training Period", "Key Change", "Status", "Notes"],
-        [[r.version, r.training_period, r.key_change, _title(r.status), r.notes] for r in view.versions],
+        [[r.version, r.training_period, r.key_change, output.state_title(r.status), r.notes] for r in view.versions],
         title="Versioning",
     )
     dependencies = spec.get("dependencies", {})
@@ -39,34 +37,20 @@ def render_model(view: ModelView) -> None:
              for direction in ("upstream", "downstream") for d in dependencies.get(direction, [])],
             title="Dependencies",
         )
-    baselines = spec.get("baselines", [])
+    baselines = [Baseline.model_validate(b) for b in spec.get("baselines", [])]
     if baselines:
         output.line()
         output.table(
-            ["Metric", "Description", "Alert Threshold", "Gate"],
-            [[b.get("title") or b["metric"], b.get("description"), b.get("alert_threshold"), _gate_text(b)]
+            ["Metric", "Description", "Alert Threshold", "Check", "Gates"],
+            [[b.title or b.metric, b.description, b.alert_threshold, describe(b), ", ".join(b.gates) or "none"]
              for b in baselines],
             title="Performance Baselines",
         )
 
 
-def _gate_text(baseline: dict[str, Any]) -> str | None:
-    parts = []
-    if "max" in baseline:
-        parts.append(f"{baseline['metric']} <= {baseline['max']:g}")
-    if "min" in baseline:
-        parts.append(f"{baseline['metric']} >= {baseline['min']:g}")
-    if "tolerance" in baseline:
-        worse = "drop" if baseline.get("direction") == "higher" else "rise"
-        parts.append(f"{worse} <= {baseline['tolerance']:.0%} vs {baseline.get('reference', 'production')}")
-    if parts and baseline.get("critical"):
-        parts.append("critical")
-    return "; ".join(parts) or None
-
-
 def render_version(view: VersionView) -> None:
     manifest = view.manifest
-    output.heading(f"{manifest['model']}@{manifest['version']}  ({view.status.capitalize()})")
+    output.heading(f"{manifest['model']}@{manifest['version']}  ({output.state_title(view.status)})")
     output.fields([
         ("Training period", manifest.get("training_period")),
         ("Key change", manifest.get("key_change")),

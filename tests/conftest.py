@@ -19,15 +19,12 @@ from mreg.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "registry-example"
+DATA = REPO / "tests" / "data"
 
 
-def shared_file(relative: str, env: str) -> Path:
-    """A file of the team's shared/ folder (beside the clone, as in CI), or ``$env``; tests
-    that compare against it skip, saying where they looked, when it is not there."""
-    path = Path(os.environ.get(env) or REPO.parent / "shared" / relative)
-    if not path.is_file():
-        pytest.skip(f"{path} not found (set {env})")
-    return path
+def data_file(relative: str, env: str) -> Path:
+    """A fact the suite carries in tests/data/ (the seed, the Kayenta vectors), or ``$env``."""
+    return Path(os.environ.get(env) or DATA / relative)
 
 
 @pytest.fixture(autouse=True)

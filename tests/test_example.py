@@ -7,14 +7,14 @@ import subprocess
 
 import pytest
 
-from conftest import EXAMPLE, REPO, Cli, shared_file, snapshot
+from conftest import EXAMPLE, REPO, Cli, data_file, snapshot
 
 pytestmark = pytest.mark.local_only
 RETIRED_IS_DEPRECATED = {"Retired": "Deprecated"}  # README: the diagram's word wins over the table's
 
 
 def seed_text() -> str:
-    return shared_file("seed/model-registry-view.md", "MREG_SEED").read_text()
+    return data_file("seed/model-registry-view.md", "MREG_SEED").read_text()
 
 
 def seed_table(after: str, within: str | None = None) -> list[dict[str, str]]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,26 +35,13 @@ from mreg.judge_stats import (
     zeroin,
 )
 
+from conftest import data_file
+
 
 # ------------------------------------------------------------- vector files
 
 
-def _vectors_path() -> Path:
-    override = os.environ.get("MREG_KAYENTA_VECTORS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared/reference/kayenta/vectors.json"
-
-
-def _load_vectors() -> list[dict]:
-    path = _vectors_path()
-    return json.loads(path.read_text()) if path.is_file() else []
-
-
-VECTORS = _load_vectors()
-needs_vectors = pytest.mark.skipif(
-    not VECTORS, reason=f"Kayenta vectors not found at {_vectors_path()} (set MREG_KAYENTA_VECTORS)"
-)
+VECTORS = json.loads(data_file("kayenta/vectors.json", "MREG_KAYENTA_VECTORS").read_text())
 
 
 def _nan_list(values: list) -> list[float]:
@@ -190,13 +175,11 @@ CHECKERS = {
 }
 
 
-@needs_vectors
 def test_vector_file_is_complete():
     assert len(VECTORS) == 76
     assert {c["kind"] for c in VECTORS} == set(CHECKERS)
 
 
-@needs_vectors
 @pytest.mark.parametrize("case", VECTORS, ids=[c["id"] for c in VECTORS])
 def test_kayenta_vector(case):
     CHECKERS[case["kind"]](case)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import REPO, shared_file, snapshot, stored_bytes, write
+from conftest import REPO, data_file, snapshot, stored_bytes, write
 from mreg.errors import ExitCode
 from mreg.lifecycle import TRANSITIONS, State, allowed_targets, edge
 
@@ -186,7 +186,7 @@ def mermaid_edges(text: str) -> set[tuple[str, str, str]]:
 
 
 def seed_diagram() -> str:
-    text = shared_file("seed/model-registry-view.md", "MREG_SEED").read_text()
+    text = data_file("seed/model-registry-view.md", "MREG_SEED").read_text()
     block = text.split("## Model Lifecycle States", 1)[1].split("```mermaid", 1)[1].split("```", 1)[0]
     assert block.strip().startswith("stateDiagram-v2")
     return block

@@ -45,6 +45,16 @@ class InvalidName(UsageError):
         self.kind, self.value = kind, value
 
 
+class InvalidQuery(UsageError):
+    """A ``find`` filter or ordering that does not parse; ``column`` counts from 1."""
+
+    def __init__(self, query: str, column: int, problem: str) -> None:
+        rest = query[column - 1:]
+        here = f"; here: {rest[:24]}{'...' if len(rest) > 24 else ''}" if rest.strip() else " (at the end)"
+        super().__init__(f"invalid query at column {column}: {problem}{here}")
+        self.query, self.column, self.problem = query, column, problem
+
+
 class InvalidManifest(UsageError):
     def __init__(self, source: str, problem: str) -> None:
         super().__init__(f"{source}: {problem}")

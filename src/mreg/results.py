@@ -127,3 +127,15 @@ class GcReport(Result):
     kept: int
     removed: list[str]
     bytes_freed: int
+
+
+class TransferReport(Result):
+    """What a push, fetch, clone or bundle apply moved, found already there, or failed to move."""
+
+    source: str
+    destination: str
+    dry_run: bool
+    moved: dict[str, int]  # models, manifests, events, blobs, bytes
+    already_there: dict[str, int]  # manifests, events, blobs
+    failed: list[dict[str, str]]  # {blob, error}
+    behind: list[str]  # models whose destination has events the source lacks (fetch them)

@@ -1,0 +1,78 @@
+"""Bundles: deterministic bytes, verified before anything is written, fast-forward only."""
+
+from __future__ import annotations
+
+import tarfile
+
+import pytest
+
+import mreg
+from mreg.integrity import verify
+from mreg.lifecycle import State
+from mreg.remotes.bundle import BundleSide, InvalidBundle, write_bundle
+from mreg.remotes.plan import Diverged
+from mreg.remotes.sides import RegistrySide
+from mreg.remotes.transfer import plan_transfer, transfer
+
+from conftest import snapshot
+from test_remote_transfer import _registry_with_history
+
+
+def _bundle(registry, target, *refs):
+    side = RegistrySide(registry)
+    return write_bundle(target, side, plan_transfer(side, None, list(refs)))
+
+
+def test_the_same_content_gives_the_same_bytes(tmp_path):
+    here = _registry_with_history(str(tmp_path / "here"), tmp_path)
+    _bundle(here, tmp_path / "one.mreg", "M1")
+    _bundle(mreg.open(str(tmp_path / "here")), tmp_path / "two.mreg", "M1")
+    assert (tmp_path / "one.mreg").read_bytes() == (tmp_path / "two.mreg").read_bytes()
+    with tarfile.open(tmp_path / "one.mreg") as tar:
+        names = tar.getnames()
+        assert names[0] == "mreg-bundle.yaml" and names[1:] == sorted(names[1:])
+        assert {(m.mtime, m.uid, m.gid, m.uname, m.mode) for m in tar.getmembers()} == {(0, 0, 0, "", 0o644)}
+
+
+def test_a_bundle_applied_on_a_fresh_registry_verifies_and_pulls_the_same_bytes(tmp_path):
+    here = _registry_with_history(str(tmp_path / "here"), tmp_path)
+    toc = _bundle(here, tmp_path / "rec.mreg", "M1")
+    assert set(toc["models"]["M1"]["versions"]) == {"v1", "v2"} and len(toc["models"]["M1"]["events"]) == 1
+    there = mreg.init(str(tmp_path / "there"))
+    with BundleSide(tmp_path / "rec.mreg") as bundle:
+        report = transfer(bundle, RegistrySide(there))
+    assert report.moved["manifests"] == 2 and report.moved["blobs"] == 2
+    assert verify(mreg.open(str(tmp_path / "there")), deep=True).ok
+    mreg.open(str(tmp_path / "there")).pull("M1@v2", tmp_path / "out")
+    assert (tmp_path / "out" / "weights.bin").read_bytes() == b"M1 v2 weights"
+    with BundleSide(tmp_path / "rec.mreg") as bundle:
+        again = transfer(bundle, RegistrySide(mreg.open(str(tmp_path / "there"))))
+    assert again.moved["manifests"] == again.moved["events"] == again.moved["blobs"] == 0
+
+
+def test_a_tampered_bundle_is_refused_before_anything_is_written(tmp_path):
+    here = _registry_with_history(str(tmp_path / "here"), tmp_path)
+    _bundle(here, tmp_path / "rec.mreg", "M1")
+    data = bytearray((tmp_path / "rec.mreg").read_bytes())
+    at = data.find(b"M1 v2 weights")
+    data[at] ^= 1
+    (tmp_path / "bad.mreg").write_bytes(bytes(data))
+    mreg.init(str(tmp_path / "there"))
+    before = snapshot(tmp_path / "there")
+    with pytest.raises(InvalidBundle) as refusal:
+        transfer(BundleSide(tmp_path / "bad.mreg"), RegistrySide(mreg.open(str(tmp_path / "there"))))
+    assert refusal.value.exit_code == 5 and "hashes to" in refusal.value.message
+    assert snapshot(tmp_path / "there") == before
+
+
+def test_applying_over_a_diverged_history_is_refused(tmp_path):
+    here = _registry_with_history(str(tmp_path / "here"), tmp_path)
+    there = mreg.init(str(tmp_path / "there"))
+    transfer(RegistrySide(here), RegistrySide(there))
+    here.promote("M1@v1", State.CANDIDATE)
+    _bundle(here, tmp_path / "rec.mreg", "M1")
+    mreg.open(str(tmp_path / "there")).promote("M1@v2", State.EXPERIMENTATION)
+    before = snapshot(tmp_path / "there")
+    with pytest.raises(Diverged), BundleSide(tmp_path / "rec.mreg") as bundle:
+        transfer(bundle, RegistrySide(mreg.open(str(tmp_path / "there"))))
+    assert snapshot(tmp_path / "there") == before

@@ -110,6 +110,22 @@ class PathNotFound(NotFound):
         self.path = path
 
 
+class RunNotFound(NotFound):
+    """The tracking system has no such flow, run, step, task or artifact."""
+
+    def __init__(self, pathspec: str, what: str) -> None:
+        super().__init__(f"{pathspec}: {what}")
+        self.pathspec, self.what = pathspec, what
+
+
+class RunNotUsable(UsageError):
+    """The run exists but cannot back a version: it failed, is still running, or is ambiguous."""
+
+    def __init__(self, pathspec: str, why: str) -> None:
+        super().__init__(f"{pathspec}: {why}")
+        self.pathspec, self.why = pathspec, why
+
+
 class Conflict(MregError):
     exit_code = ExitCode.CONFLICT
 

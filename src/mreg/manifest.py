@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 Name = Annotated[str, Field(pattern=f"^{NAME_PATTERN.pattern}$", max_length=128)]
 Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 Scalar = str | int | float | bool | None
+Parameter = Scalar | list[Scalar]
 
 
 class Document(BaseModel):
@@ -202,20 +203,74 @@ class Artifact(Document):
     url: str | None = None
 
 
+class RunArtifact(Document):
+    """A run artifact that became one of the version's artifacts, with the run's own digest of
+    it (Metaflow's sha), so either system's id finds the other."""
+
+    name: str
+    path: str
+    sha: str
+
+
+class CodePackage(Document):
+    """The code package the run executed, as the tracking system identifies it."""
+
+    sha: str
+    location: str | None = None
+
+
 class RunRef(Document):
-    """Where the version was trained, e.g. a Metaflow pathspec ``TrainFlow/1842``."""
+    """Where the version was trained, e.g. the Metaflow pathspec ``TrainFlow/1842/train``.
+
+    ``pathspec`` identifies the run (or its step); the other fields are what the tracking
+    system said about it at registration time, kept so the registry answers without it."""
 
     system: str | None = None
     pathspec: str | None = None
     url: str | None = None
+    flow: str | None = None
+    run_id: str | None = None
+    step: str | None = None
+    steps: list[str] = []
+    user: str | None = None
+    tags: list[str] = []
+    started_at: str | None = None
+    finished_at: str | None = None
+    code_package: CodePackage | None = None
+    artifacts: list[RunArtifact] = []
+
+    _sort_tags = field_validator("tags")(lambda cls, value: sorted(set(value)))
+
+
+class LockFile(Document):
+    path: str
+    digest: Digest
+
+
+class GitState(Document):
+    """The working tree's commit, and whether it had uncommitted changes when captured."""
+
+    commit: str
+    dirty: bool  # no default, so that a clean tree is written as such
 
 
 class Environment(Document):
-    python: str | None = None
-    platform: str | None = None
-    packages: dict[str, str] = {}
+    """The software a version was trained with: enough to rebuild it (``mreg env``).
 
-    _sort_packages = field_validator("packages")(lambda cls, value: _sorted_mapping(value))
+    ``packages`` maps canonical distribution names to versions; ``urls`` holds the direct URL
+    of a distribution installed from one (PEP 610) instead of from an index."""
+
+    python: str | None = None
+    implementation: str | None = None
+    platform: str | None = None
+    source: str | None = None
+    packages: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    lock_files: list[LockFile] = []
+    git: GitState | None = None
+
+    _sort_packages = field_validator("packages", "urls")(lambda cls, value: _sorted_mapping(value))
+    _sort_locks = field_validator("lock_files")(lambda cls, value: sorted(value, key=lambda lock: lock.path))
 
 
 class ModelCard(Document):
@@ -238,7 +293,7 @@ class VersionManifest(Document):
     architecture: list[Component] = []
     datasets: list[Dataset] = []
     metrics: dict[str, float] = {}
-    parameters: dict[str, Scalar] = {}
+    parameters: dict[str, Parameter] = {}
     environment: Environment = Environment()
     run: RunRef = RunRef()
     model_card: ModelCard = ModelCard()

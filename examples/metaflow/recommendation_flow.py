@@ -24,6 +24,8 @@ class RecommendationEnsembleFlow(FlowSpec):
         """Synthesise interactions: members and titles with hidden tastes, 30% observed."""
         import numpy as np
 
+        if self.epochs < 1 or self.lr <= 0:
+            raise ValueError("epochs must be at least 1 and lr positive")
         rng = np.random.default_rng(self.seed)
         members, titles, taste = 120, 80, 4
         affinity = rng.normal(size=(members, taste)) @ rng.normal(size=(taste, titles))

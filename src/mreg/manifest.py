@@ -154,6 +154,7 @@ class ModelSpec(Document):
     framework: str | None = None
     serving_mode: str | None = None
     purpose: str | None = None
+    license: str | None = None  # an SPDX id or a name, as the model card's front matter states it
     owners: list[str] = []
     dependencies: Dependencies = Dependencies()
     baselines: list[Baseline] = []

@@ -8,16 +8,19 @@ their bytes hashed to the recorded digest.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlparse
 
-from mreg.errors import AlreadyExists, CorruptObject, StoreUnavailable, UsageError
+from mreg.errors import AlreadyExists, CorruptObject, IntegrityError, StoreUnavailable, UsageError, os_errors
 from mreg.manifest import Artifact
+from mreg.paths import paths_problem
 from mreg.results import PulledFile
 from mreg.store.blobs import CHUNK, BlobStore, Progress, check_artifact_source, walk_tree
 from mreg.store.digests import DigestCache
@@ -99,7 +102,18 @@ def _external_chunks(url: str) -> Iterator[bytes]:
     except FileNotFoundError:
         raise UsageError(f"external artifact {url} does not exist") from None
     except (OSError, ValueError, ImportError) as exc:
-        raise StoreUnavailable(url, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise StoreUnavailable(url, _first_line(exc)) from None
+    except Exception as exc:  # botocore's and aiohttp's errors are not OSErrors
+        if type(exc).__module__.partition(".")[0] not in _NETWORK_LIBRARIES:
+            raise
+        raise StoreUnavailable(url, _first_line(exc)) from None
+
+
+_NETWORK_LIBRARIES = frozenset({"botocore", "aiobotocore", "aiohttp", "s3fs", "gcsfs", "adlfs", "requests", "urllib3"})
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def hash_external(url: str, progress: Progress | None = None) -> tuple[str, int]:
@@ -113,13 +127,63 @@ def hash_external(url: str, progress: Progress | None = None) -> tuple[str, int]
     return f"sha256:{hasher.hexdigest()}", size
 
 
-def _write_verified(chunks: Iterator[bytes], target: Path, digest: str, progress: Progress | None) -> None:
+class _OutputDirectory:
+    """The directory ``pull`` writes into, walked one name at a time through directory file
+    descriptors with ``O_NOFOLLOW``: no path from a document and no symbolic link already in
+    the directory can make a write land outside it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with os_errors("creating", directory):
+            if directory.exists() and not directory.is_dir():
+                raise UsageError(f"cannot pull into {directory}: it is not a directory")
+            directory.mkdir(parents=True, exist_ok=True)
+            self._root = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+
+    def close(self) -> None:
+        os.close(self._root)
+
+    def parent_of(self, relative: str) -> tuple[int, str]:
+        """An open descriptor of ``relative``'s directory (made where missing) and its last name."""
+        *folders, name = relative.split("/")
+        fd = os.dup(self._root)
+        walked = []
+        try:
+            for folder in folders:
+                walked.append(folder)
+                try:
+                    os.mkdir(folder, dir_fd=fd)
+                except FileExistsError:
+                    pass
+                try:
+                    child = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                except OSError as error:
+                    if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise AlreadyExists(
+                            str(self.directory / "/".join(walked)),
+                            "it is a symbolic link or a file, and pull writes only into real directories",
+                        ) from None
+                    raise
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, name
+
+
+def _write_verified(chunks: Iterator[bytes], parent: int, name: str, shown: str, digest: str,
+                    progress: Progress | None) -> None:
     """Write to a temporary sibling, check the digest, then rename into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.mreg-partial")
+    temp = f".{name}.mreg-partial"
     hasher = hashlib.sha256()
     try:
-        with open(temp, "wb") as stream:
+        os.unlink(temp, dir_fd=parent)  # a partial file left by an interrupted pull
+    except FileNotFoundError:
+        pass
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
             for chunk in chunks:
                 hasher.update(chunk)
                 stream.write(chunk)
@@ -129,22 +193,33 @@ def _write_verified(chunks: Iterator[bytes], target: Path, digest: str, progress
             os.fsync(stream.fileno())
         actual = f"sha256:{hasher.hexdigest()}"
         if actual != digest:
-            raise CorruptObject(str(target), digest, actual)
-        os.replace(temp, target)
+            raise CorruptObject(shown, digest, actual)
+        os.replace(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
     finally:
-        temp.unlink(missing_ok=True)
+        try:
+            os.unlink(temp, dir_fd=parent)
+        except FileNotFoundError:
+            pass
 
 
-def _unchanged(target: Path, digest: str) -> bool:
-    """True if ``target`` already holds ``digest``; a different file there is a conflict."""
-    if not target.exists():
+def _unchanged(parent: int, name: str, shown: str, digest: str) -> bool:
+    """True if ``name`` already holds ``digest``; a different file (or a link) there is a conflict."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
+    except FileNotFoundError:
         return False
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise AlreadyExists(shown, "it is a symbolic link, which pull never writes through") from None
+        raise
     hasher = hashlib.sha256()
-    with open(target, "rb") as stream:
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise AlreadyExists(shown, "it is not a regular file; pull into an empty directory")
         while chunk := stream.read(CHUNK):
             hasher.update(chunk)
     if f"sha256:{hasher.hexdigest()}" != digest:
-        raise AlreadyExists(str(target), "a different file is there; pull into an empty directory")
+        raise AlreadyExists(shown, "a different file is there; pull into an empty directory")
     return True
 
 
@@ -163,11 +238,28 @@ def _plan_files(blobs: BlobStore, artifacts: list[Artifact]) -> list[tuple[str, 
 def materialize(
     blobs: BlobStore, artifacts: list[Artifact], directory: Path, progress: Progress | None = None
 ) -> list[PulledFile]:
+    plan = _plan_files(blobs, artifacts)
+    problem = paths_problem(relative for relative, _, _, _ in plan)
+    if problem:  # the manifest and listings were checked when read; this is the last line
+        raise UnsafePath(f"refusing to pull: {problem}")
+    output = _OutputDirectory(directory)
     pulled = []
-    for relative, digest, size, url in _plan_files(blobs, artifacts):
-        target = directory / relative
-        if not _unchanged(target, digest):
-            chunks = _external_chunks(url) if url else blobs.iter_verified(digest)
-            _write_verified(chunks, target, digest, progress)
-        pulled.append(PulledFile(path=relative, digest=digest, size=size))
+    try:
+        for relative, digest, size, url in plan:
+            shown = str(directory / relative)
+            with os_errors("writing", shown):
+                parent, name = output.parent_of(relative)
+                try:
+                    if not _unchanged(parent, name, shown, digest):
+                        chunks = _external_chunks(url) if url else blobs.iter_verified(digest)
+                        _write_verified(chunks, parent, name, shown, digest, progress)
+                finally:
+                    os.close(parent)
+            pulled.append(PulledFile(path=relative, digest=digest, size=size))
+    finally:
+        output.close()
     return pulled
+
+
+class UnsafePath(IntegrityError):
+    """A stored document names a path that would leave, or alias within, its directory."""

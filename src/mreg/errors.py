@@ -7,7 +7,10 @@ never prints or exits; the CLI's single funnel turns an error into one line on s
 
 from __future__ import annotations
 
+import errno
+from contextlib import contextmanager
 from enum import IntEnum
+from typing import Iterator
 
 
 class ExitCode(IntEnum):
@@ -176,3 +179,35 @@ class StoreUnavailable(MregError):
     def __init__(self, url: str, why: str) -> None:
         super().__init__(f"cannot reach {url}: {why}")
         self.url = url
+
+
+# What the operating system said, as our exit codes (README.md, "Exit codes"): the command
+# could never work as given (2), the named thing is missing (3) or taken (4), or the
+# environment refused for now, a full disk or a permission (7). Anything else is 7 too.
+_OS_EXIT_CODES = {
+    errno.ENAMETOOLONG: ExitCode.USAGE, errno.ENOTDIR: ExitCode.USAGE, errno.EISDIR: ExitCode.USAGE,
+    errno.ELOOP: ExitCode.USAGE, errno.EINVAL: ExitCode.USAGE, errno.EXDEV: ExitCode.USAGE,
+    errno.ENOENT: ExitCode.NOT_FOUND,
+    errno.EEXIST: ExitCode.CONFLICT, errno.ENOTEMPTY: ExitCode.CONFLICT,
+}
+
+
+class SystemRefused(MregError):
+    """The operating system (or the network under it) refused a read or a write."""
+
+    def __init__(self, error: OSError, action: str, path: str | None = None) -> None:
+        why = (error.strerror or str(error) or type(error).__name__).lower()
+        where = path if path is not None else error.filename
+        super().__init__(f"{why} while {action}{f' {where}' if where is not None else ''}")
+        self.errno, self.action, self.path = error.errno, action, where
+        self.exit_code = _OS_EXIT_CODES.get(error.errno, ExitCode.UNAVAILABLE)
+
+
+@contextmanager
+def os_errors(action: str, path: object = None) -> Iterator[None]:
+    """Turn an ``OSError`` raised inside into ``SystemRefused`` (``action`` is a gerund:
+    "writing", "reading", "creating")."""
+    try:
+        yield
+    except OSError as error:
+        raise SystemRefused(error, action, None if path is None else str(path)) from None

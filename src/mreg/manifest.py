@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mreg.codec import dump_yaml, load_yaml
 from mreg.errors import InvalidManifest
 from mreg.names import NAME_PATTERN
+from mreg.paths import collision_problem, path_problem
 from mreg.store.blobs import digest_bytes
 
 SCHEMA_VERSION = 1
@@ -203,6 +204,22 @@ class Artifact(Document):
     files: int | None = None
     url: str | None = None
 
+    @field_validator("path")
+    @classmethod
+    def _safe_path(cls, value: str) -> str:
+        problem = path_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> "Artifact":
+        if (self.kind == "external") != (self.url is not None):
+            raise ValueError(f"artifact {self.path}: an external artifact has a url, and only it")
+        if self.files is not None and self.kind != "tree":
+            raise ValueError(f"artifact {self.path}: only a tree counts files")
+        return self
+
 
 class RunArtifact(Document):
     """A run artifact that became one of the version's artifacts, with the run's own digest of
@@ -311,9 +328,9 @@ class VersionManifest(Document):
     @field_validator("artifacts")
     @classmethod
     def _unique_paths(cls, value: list[Artifact]) -> list[Artifact]:
-        paths = [artifact.path for artifact in value]
-        if len(paths) != len(set(paths)):
-            raise ValueError("artifact paths must be unique")
+        problem = collision_problem(artifact.path for artifact in value)
+        if problem:
+            raise ValueError(f"artifact {problem}")
         return sorted(value, key=lambda artifact: artifact.path)
 
     @field_validator("datasets")

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mreg.codec import load_yaml
-from mreg.errors import PathNotFound, UsageError
+from mreg.codec import load_yaml, read_input
+from mreg.errors import UsageError
 
 
 def parse_metrics(pairs: list[str]) -> dict[str, float]:
@@ -27,14 +27,8 @@ def parse_metrics(pairs: list[str]) -> dict[str, float]:
 
 
 def read_document(path: Path, what: str) -> Any:
-    """A YAML (or JSON, which is YAML) file, loaded safely."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PathNotFound(str(path)) from None
-    except IsADirectoryError:
-        raise UsageError(f"{what} {path} is a directory, not a file") from None
-    return load_yaml(raw, str(path))
+    """A YAML (or JSON, which is YAML) file, loaded safely and within the codec's limits."""
+    return load_yaml(read_input(path, what), str(path))
 
 
 def read_mapping(path: Path, what: str) -> dict[str, Any]:

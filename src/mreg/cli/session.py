@@ -1,7 +1,8 @@
 """Per-invocation CLI state and the one error funnel.
 
 Every command is wrapped by ``command``: an ``MregError`` becomes one line on stderr and
-its exit code; anything else is reported as unexpected (exit 1) unless ``--traceback`` or
+its exit code, and so does an ``OSError`` (a full disk, a permission: README's table maps
+each errno to a code); anything else is reported as unexpected (exit 1) unless ``--traceback`` or
 ``MREG_TRACEBACK=1`` asks for the stack. On success the registry's derived cache is
 flushed, so a refused command leaves the registry untouched.
 """
@@ -18,7 +19,7 @@ from typing import Callable
 import typer
 
 from mreg.cli import output
-from mreg.errors import ExitCode, MregError, RegistryNotFound
+from mreg.errors import ExitCode, MregError, RegistryNotFound, SystemRefused
 
 
 @dataclass
@@ -69,7 +70,12 @@ def command(app: typer.Typer, name: str | None = None, **settings) -> Callable:
         @functools.wraps(function)
         def run(*args, **kwargs):
             try:
-                result = function(*args, **kwargs)
+                try:
+                    result = function(*args, **kwargs)
+                except OSError as exc:  # one the library did not name more precisely
+                    if isinstance(exc, BrokenPipeError):
+                        raise
+                    raise SystemRefused(exc, "accessing") from None
             except MregError as exc:
                 if current.traceback:
                     raise

@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
 
-from mreg.errors import CorruptObject, PathNotFound, UsageError
+from mreg.codec import TREE_LIMITS, load_json
+from mreg.errors import CorruptObject, IntegrityError, InvalidManifest, PathNotFound, UsageError
+from mreg.paths import paths_problem
 from mreg.store.digests import DigestCache
 from mreg.store.storage import FileInfo, Storage
 
@@ -139,10 +141,23 @@ class BlobStore:
             raise CorruptObject(f"{self.storage.url}/{path}", digest, actual)
 
     def tree_entries(self, digest: str) -> list[dict]:
-        """The verified listing of a tree blob."""
-        document = json.loads(self.read(digest))
-        if document.get("format") != TREE_FORMAT:
-            raise CorruptObject(object_path(digest), TREE_FORMAT, str(document.get("format")))
+        """The verified listing of a tree blob; ``MalformedTree`` unless it is one mreg wrote."""
+        where = object_path(digest)
+        raw = bytearray()
+        for chunk in self.iter_verified(digest):
+            raw += chunk
+            if len(raw) > TREE_LIMITS.json_bytes:
+                raise MalformedTree(where, f"larger than the limit of {TREE_LIMITS.json_bytes} bytes")
+        raw = bytes(raw)
+        try:
+            document = load_json(raw, where, TREE_LIMITS)
+        except InvalidManifest as exc:
+            raise MalformedTree(where, exc.message.removeprefix(f"{where}: ")) from None
+        problem = _listing_problem(document)
+        if problem is None and tree_listing(document["entries"]) != raw:
+            problem = "not in the canonical form mreg writes"
+        if problem:
+            raise MalformedTree(where, problem)
         return document["entries"]
 
     def all_objects(self) -> dict[str, FileInfo]:
@@ -151,6 +166,31 @@ class BlobStore:
         found = {digest_of_path(path): info for path, info in listing.items()}
         found.pop(None, None)
         return found  # type: ignore[return-value]
+
+
+class MalformedTree(IntegrityError):
+    """A blob named as a tree that is not a well-formed listing (exit 5, naming the blob)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: not a valid tree listing: {problem}")
+        self.path = path
+
+
+def _listing_problem(document: object) -> str | None:
+    if not isinstance(document, dict) or document.get("format") != TREE_FORMAT:
+        return f"format is not {TREE_FORMAT}"
+    entries = document.get("entries")
+    if set(document) != {"format", "entries"} or not isinstance(entries, list):
+        return "expected exactly the keys format and entries (a list)"
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or set(entry) != {"path", "digest", "size"}:
+            return f"entry {number} is not a mapping of path, digest and size"
+        size, digest = entry["size"], entry["digest"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return f"entry {number} has size {size!r}, not a count of bytes"
+        if not isinstance(digest, str) or not digest.startswith("sha256:") or not _HEX.fullmatch(digest[7:]):
+            return f"entry {number} has digest {digest!r}, not sha256:<64 hex>"
+    return paths_problem(entry["path"] for entry in entries)
 
 
 def tree_listing(entries: list[dict]) -> bytes:

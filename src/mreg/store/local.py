@@ -1,24 +1,43 @@
 """A registry on a local disk.
 
-Atomic, durable, exclusive creation without locks: write a temporary file in the target
-directory, fsync it, ``os.link`` it to the final name (which fails if the name exists,
-unlike rename), unlink the temporary name, then fsync the directory so the new entry
-survives a crash. ``replace`` uses rename, which overwrites atomically.
+Atomic, durable, exclusive creation without locks: write a temporary file under the
+registry's ``.tmp/``, fsync it, ``os.link`` it to the final name (which fails if the name
+exists, unlike rename), unlink the temporary name, then fsync the directory so the new
+entry survives a crash. ``replace`` uses rename, which overwrites atomically. A kill at any
+point leaves at most a file in ``.tmp/``, which no reader looks at and ``gc`` removes.
+
+Nothing is read or written through a symbolic link: a registry whose ``models/``,
+``models/M`` or ``objects/`` is a link could be made to read or write anywhere on the disk,
+so any link met below the root refuses the command (``UnsafeLayout``, exit 5). A blob store
+elsewhere is named in ``mreg.yaml``, never smuggled in as a link. Every other ``OSError``
+becomes ``SystemRefused`` with the path and what was being done (a full disk, a permission).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import uuid
 from pathlib import Path
 from typing import BinaryIO, Iterator
 from urllib.parse import unquote, urlparse
 
-from mreg.errors import AlreadyExists, PathNotFound
+from mreg.errors import AlreadyExists, IntegrityError, PathNotFound, SystemRefused, os_errors
 from mreg.store.storage import FileInfo, check_path
 
 CHUNK = 1 << 20
-TEMP_PREFIX = ".tmp-"
+TEMP_DIR = ".tmp"
+TEMP_PREFIX = ".tmp-"  # also the name older releases gave temporaries beside their target
+LOCKS_DIR = ".tmp/locks"  # lock files, which gc's sweep of .tmp/ leaves to their owners
+
+
+class UnsafeLayout(IntegrityError):
+    """A registry path is a symbolic link (or not the kind of file the layout says)."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"{path}: {why}; a registry holds no symbolic links (see docs/security.md)")
+        self.path = path
 
 
 def _root_of(url: str) -> Path:
@@ -33,10 +52,6 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _temp_name(directory: Path) -> Path:
-    return directory / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
 
 
 def _link_exclusive(temp: Path, final: Path) -> bool:
@@ -56,27 +71,35 @@ class LocalStaged:
 
     def __init__(self, storage: "LocalStorage") -> None:
         self._storage = storage
-        directory = storage.root / ".tmp"
-        directory.mkdir(parents=True, exist_ok=True)
-        self._path = _temp_name(directory)
-        self._file = open(self._path, "xb")
+        self._path = storage.temp_path()
+        with os_errors("writing", self._path):
+            self._file = open(self._path, "xb")
 
     def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
+        with os_errors("writing", self._path):
+            self._file.write(chunk)
 
     def commit(self, path: str) -> bool:
         final = self._storage.path_of(path)
-        if final.exists():  # stored before: skip the fsync of bytes we are about to drop
+        if os.path.lexists(final):  # stored before: skip the fsync of bytes we are about to drop
             self.abort()
             return False
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        return _link_exclusive(self._path, final)
+        try:
+            with os_errors("writing", final):
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+                final.parent.mkdir(parents=True, exist_ok=True)
+                return _link_exclusive(self._path, final)
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:  # a full disk refuses the flush of buffered bytes we are dropping anyway
+            pass
         self._path.unlink(missing_ok=True)
 
 
@@ -84,67 +107,173 @@ class LocalStorage:
     def __init__(self, url: str) -> None:
         self.root = _root_of(url).resolve()
         self.url = str(self.root)
+        self._real_dirs: set[str] = {""}  # directories already seen to be real, not links
+
+    def _check_dirs(self, path: str, include_last: bool) -> None:
+        """Refuse a path whose directories (below the root) include a symbolic link."""
+        parts = path.split("/") if path else []
+        for end in range(1, len(parts) + (1 if include_last else 0)):
+            directory = "/".join(parts[:end])
+            if directory in self._real_dirs:
+                continue
+            try:
+                mode = os.lstat(self.root / directory).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                return  # created on write; nothing below it exists yet
+            except OSError as error:
+                raise SystemRefused(error, "reading", str(self.root / directory)) from None
+            if stat.S_ISLNK(mode):
+                raise UnsafeLayout(directory, f"is a symbolic link to {os.readlink(self.root / directory)}")
+            if stat.S_ISDIR(mode):
+                self._real_dirs.add(directory)
 
     def path_of(self, path: str) -> Path:
-        return self.root / check_path(path)
+        self._check_dirs(check_path(path), include_last=False)
+        return self.root / path
+
+    def temp_path(self) -> Path:
+        """A fresh name under ``.tmp/``, the only place temporaries are written."""
+        directory = self.path_of(f"{TEMP_DIR}/x").parent
+        with os_errors("creating", directory):
+            directory.mkdir(parents=True, exist_ok=True)
+        return directory / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+
+    def _open_no_follow(self, path: str) -> BinaryIO:
+        target = self.path_of(path)
+        try:
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
+            raise PathNotFound(f"{self.url}/{path}") from None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise UnsafeLayout(path, f"is a symbolic link to {os.readlink(target)}") from None
+            raise SystemRefused(error, "reading", str(target)) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            if os.path.isdir(target):
+                raise PathNotFound(f"{self.url}/{path}")
+            raise UnsafeLayout(path, "is not a regular file")
+        return os.fdopen(fd, "rb")
 
     def read(self, path: str) -> bytes:
-        try:
-            return self.path_of(path).read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            raise PathNotFound(f"{self.url}/{path}") from None
+        with self._open_no_follow(path) as stream, os_errors("reading", self.root / path):
+            return stream.read()
 
     def open_read(self, path: str) -> BinaryIO:
-        try:
-            return open(self.path_of(path), "rb")
-        except (FileNotFoundError, NotADirectoryError):
-            raise PathNotFound(f"{self.url}/{path}") from None
+        return self._open_no_follow(path)
 
     def iter_chunks(self, path: str) -> Iterator[bytes]:
-        with self.open_read(path) as stream:
+        with self.open_read(path) as stream, os_errors("reading", self.root / path):
             while chunk := stream.read(CHUNK):
                 yield chunk
 
     def exists(self, path: str) -> bool:
-        return self.path_of(path).is_file()
+        target = self.path_of(path)
+        try:
+            mode = os.lstat(target).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as error:
+            raise SystemRefused(error, "reading", str(target)) from None
+        if stat.S_ISLNK(mode):
+            raise UnsafeLayout(path, f"is a symbolic link to {os.readlink(target)}")
+        return stat.S_ISREG(mode)
 
     def _write_temp(self, final: Path, data: bytes) -> Path:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        temp = _temp_name(final.parent)
-        with open(temp, "xb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+        temp = self.temp_path()
+        with os_errors("writing", final):
+            try:
+                with open(temp, "xb") as stream:
+                    stream.write(data)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                final.parent.mkdir(parents=True, exist_ok=True)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
         return temp
 
     def create(self, path: str, data: bytes) -> None:
         final = self.path_of(path)
-        if not _link_exclusive(self._write_temp(final, data), final):
+        temp = self._write_temp(final, data)
+        with os_errors("writing", final):
+            created = _link_exclusive(temp, final)
+        if not created:
             raise AlreadyExists(path)
 
     def replace(self, path: str, data: bytes) -> None:
         final = self.path_of(path)
         temp = self._write_temp(final, data)
-        os.replace(temp, final)
-        _fsync_dir(final.parent)
+        with os_errors("writing", final):
+            try:
+                os.replace(temp, final)
+            finally:
+                temp.unlink(missing_ok=True)
+            _fsync_dir(final.parent)
 
     def delete(self, path: str) -> None:
-        self.path_of(path).unlink(missing_ok=True)
+        target = self.path_of(path)
+        with os_errors("deleting", target):
+            target.unlink(missing_ok=True)
 
     def listing(self, prefix: str) -> dict[str, FileInfo]:
-        base = self.path_of(prefix) if prefix else self.root
-        skip = len(str(self.root)) + 1  # string slicing: Path.relative_to costs ~40 us a file
+        """Every file below ``prefix`` except in dot-directories and stray temporaries; a
+        symbolic link anywhere else below refuses the whole listing (``UnsafeLayout``)."""
+        if prefix:
+            self._check_dirs(check_path(prefix), include_last=True)
         found: dict[str, FileInfo] = {}
-        for directory, subdirs, files in os.walk(base):
-            subdirs[:] = [name for name in subdirs if not name.startswith(".")]
-            relative_dir = directory[skip:].replace(os.sep, "/")
-            for name in files:
-                if name.startswith(TEMP_PREFIX):
+        pending = [prefix]
+        while pending:
+            relative_dir = pending.pop()
+            directory = self.root / relative_dir if relative_dir else self.root
+            try:
+                entries = list(os.scandir(directory))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as error:
+                raise SystemRefused(error, "listing", str(directory)) from None
+            for entry in entries:
+                relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
+                if entry.name.startswith(TEMP_PREFIX):
                     continue
-                stat = os.stat(os.path.join(directory, name))
-                relative = f"{relative_dir}/{name}" if relative_dir else name
-                found[relative] = FileInfo(stat.st_size, f"{stat.st_mtime_ns}", stat.st_mtime)
+                if entry.is_symlink():
+                    raise UnsafeLayout(relative, f"is a symbolic link to {os.readlink(entry.path)}")
+                if entry.is_dir(follow_symlinks=False):
+                    if not entry.name.startswith("."):  # .cache/, .tmp/: never registry files
+                        self._real_dirs.add(relative)
+                        pending.append(relative)
+                elif entry.is_file(follow_symlinks=False):
+                    info = entry.stat(follow_symlinks=False)
+                    found[relative] = FileInfo(info.st_size, f"{info.st_mtime_ns}", info.st_mtime)
         return dict(sorted(found.items()))
 
     def stage(self) -> LocalStaged:
         return LocalStaged(self)
+
+    def sweep_temporaries(self, older_than: float) -> list[str]:
+        """Delete temporaries left by killed writers: files in ``.tmp/`` (not its locks) and
+        stray ``.tmp-*`` files beside registry files, modified before ``older_than`` (epoch
+        seconds). Returns the paths removed, relative to the root."""
+        removed = []
+        for directory, subdirs, files in os.walk(self.root):
+            relative_dir = os.path.relpath(directory, self.root).replace(os.sep, "/")
+            relative_dir = "" if relative_dir == "." else relative_dir
+            subdirs[:] = [name for name in subdirs if _swept_dir(relative_dir, name)]
+            in_tmp = relative_dir == TEMP_DIR or relative_dir.startswith(f"{TEMP_DIR}/")
+            for name in files:
+                path = os.path.join(directory, name)
+                if (in_tmp or name.startswith(TEMP_PREFIX)) and os.lstat(path).st_mtime <= older_than:
+                    with os_errors("deleting", path):
+                        os.unlink(path)
+                    removed.append(f"{relative_dir}/{name}" if relative_dir else name)
+        return sorted(removed)
+
+
+def _swept_dir(parent: str, name: str) -> bool:
+    """Which directories the temporaries sweep enters: ``.tmp`` (not ``.tmp/locks``) and
+    every non-hidden directory, where older releases left ``.tmp-*`` files."""
+    relative = f"{parent}/{name}" if parent else name
+    if relative == LOCKS_DIR:
+        return False
+    return relative == TEMP_DIR or relative.startswith(f"{TEMP_DIR}/") or not name.startswith(".")
+

@@ -8,7 +8,7 @@ import math
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mreg.codec import dump_json, dump_yaml, load_yaml
+from mreg.codec import _FastWriter, _ruamel_dump, dump_json, dump_yaml, load_yaml
 from mreg.errors import InvalidManifest
 from mreg.manifest import Dataset, ModelSpec, VersionManifest
 
@@ -28,6 +28,30 @@ manifests = st.builds(
     metrics=st.dictionaries(names, finite, max_size=5),
     parameters=st.dictionaries(names, st.none() | st.booleans() | st.integers() | finite | text, max_size=5),
 )
+
+
+tricky_text = st.text(st.sampled_from(list("abcAB0129 :#'\"\\-?[]{},&*!|>%@`~.+_/=é\t\n\u2028")), min_size=1, max_size=12)
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | text | tricky_text | st.sampled_from(
+    ["yes", "no", "null", "~", "true", "1.5", "0x1F", "2025-01-01", "2025-01-01T00:00:00Z", "sha256:ab", ".inf", "-"])
+documents = st.dictionaries(
+    text | tricky_text,
+    st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text | tricky_text, inner, max_size=3),
+                 max_leaves=12),
+    min_size=1, max_size=5,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents)
+def test_the_direct_writer_gives_ruamels_bytes(data):
+    """dump_yaml's fast layout is an optimisation only: it must equal ruamel's emitter."""
+    assert dump_yaml(data) == _ruamel_dump(data)
+
+
+def test_the_documents_mreg_writes_take_the_direct_path():
+    for path in EXAMPLE.rglob("*.yaml"):
+        data = load_yaml(path.read_bytes(), str(path))
+        assert _FastWriter().document(data).encode() == path.read_bytes(), path
 
 
 @settings(max_examples=150, deadline=None)

@@ -56,10 +56,132 @@ def _dumper() -> YAML:
 
 
 def dump_yaml(data: Any) -> bytes:
-    """Canonical YAML bytes for plain data (dicts, lists, scalars)."""
+    """Canonical YAML bytes for plain data (dicts, lists, scalars).
+
+    The bytes are ruamel's: a document of the shapes mreg writes is laid out by a direct
+    writer that asks ruamel's own emitter and resolver how to quote each string (about 20x
+    faster than the event pipeline, which dominated a registration), and anything it is not
+    sure of goes through ruamel itself. A property test keeps the two byte-identical.
+    """
+    try:
+        return _FastWriter().document(data).encode("utf-8")
+    except _Unsupported:
+        return _ruamel_dump(data)
+
+
+def _ruamel_dump(data: Any) -> bytes:
     buffer = io.StringIO()
     _dumper().dump(data, buffer)
     return buffer.getvalue().encode("utf-8")
+
+
+class _Unsupported(Exception):
+    """A value the direct writer leaves to ruamel's emitter."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAX_SCALAR = 1024  # far below the line width, so ruamel never folds what we write
+
+
+@functools.cache
+def _style_oracle():
+    """ruamel's emitter (for ``analyze_scalar``) and resolver, from one throwaway dump."""
+    from ruamel.yaml.nodes import ScalarNode
+
+    yaml = _dumper()
+    yaml.dump({}, io.StringIO())
+    return yaml.emitter, yaml.resolver, ScalarNode
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _string(text: str) -> str:
+    """``text`` as ruamel would write it in block context: plain, 'single' or "double" quoted."""
+    if not text or len(text) > _MAX_SCALAR or not text.isprintable():
+        raise _Unsupported
+    emitter, resolver, node = _style_oracle()
+    analysis = emitter.analyze_scalar(text)
+    if resolver.resolve(node, text, (True, False)) == _STR_TAG and analysis.allow_block_plain:
+        return text
+    if "'" in text and analysis.allow_double_quoted:
+        if '"' in text or "\\" in text:
+            raise _Unsupported
+        return f'"{text}"'
+    if analysis.allow_single_quoted:
+        return f"'{text}'"
+    raise _Unsupported
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is float:
+        if value != value:
+            return ".nan"
+        if value in (math.inf, -math.inf):
+            return ".inf" if value > 0 else "-.inf"
+        return repr(value).lower()
+    if type(value) is str:
+        return _string(value)
+    raise _Unsupported
+
+
+class _FastWriter:
+    """Block-style YAML exactly as mreg's ruamel dumper lays it out: two-space mappings,
+    sequences not indented under their key, empty collections as ``{}``/``[]``."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def document(self, data: Any) -> str:
+        if type(data) is not dict or not data:
+            raise _Unsupported
+        self.mapping(data, 0, "")
+        return "\n".join(self.lines) + "\n"
+
+    def mapping(self, data: dict, indent: int, first: str) -> None:
+        """Write ``data``'s keys at ``indent``; the first line starts with ``first`` (a ``- ``)."""
+        pad = " " * indent
+        for number, (key, value) in enumerate(data.items()):
+            if type(key) is not str or len(key) > 100:
+                raise _Unsupported
+            lead = f"{first if number == 0 else pad}{_string(key)}:"
+            self.value(lead, value, indent)
+
+    def value(self, lead: str, value: Any, indent: int) -> None:
+        kind = type(value)
+        if kind is dict:
+            if not value:
+                self.lines.append(f"{lead} {{}}")
+                return
+            self.lines.append(lead)
+            self.mapping(value, indent + 2, " " * (indent + 2))
+        elif kind is list:
+            if not value:
+                self.lines.append(f"{lead} []")
+                return
+            self.lines.append(lead)
+            self.sequence(value, indent, " " * indent)
+        else:
+            self.lines.append(f"{lead} {_scalar(value)}")
+
+    def sequence(self, data: list, indent: int, first: str) -> None:
+        """Items at ``indent``, each ``- item``; the first line starts with ``first``."""
+        pad = " " * indent
+        for number, item in enumerate(data):
+            lead = f"{first if number == 0 else pad}-"
+            kind = type(item)
+            if kind is dict and item:
+                self.mapping(item, indent + 2, f"{lead} ")
+            elif kind is list and item:
+                self.sequence(item, indent + 2, f"{lead} ")
+            elif kind is dict or kind is list:
+                self.lines.append(f"{lead} {'{}' if kind is dict else '[]'}")
+            else:
+                self.lines.append(f"{lead} {_scalar(item)}")
 
 
 def _dates_as_text(value: Any) -> Any:

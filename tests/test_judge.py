@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu, norm
 
-from mreg.judge import (
+from mreg.judge.pipeline import (
     JudgeConfig,
     JudgeReport,
     MetricSpec,
@@ -21,7 +21,7 @@ from mreg.judge import (
     load_samples,
     score,
 )
-from mreg.judge_stats import (
+from mreg.judge.stats import (
     cles,
     handle_nans,
     iqr_outlier_flags,

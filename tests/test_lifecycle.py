@@ -13,7 +13,6 @@ import pytest
 from conftest import write
 from mreg import lifecycle
 from mreg.errors import CheckFailed, ExitCode, MregError, UsageError
-from mreg.integrity import verify
 from mreg.lifecycle import SERVING, State
 from mreg.manifest import ModelSpec
 
@@ -77,7 +76,7 @@ def test_promoting_to_production_deprecates_the_previous_version_in_the_same_eve
 def test_no_reader_ever_sees_two_or_zero_production_versions(reg):
     in_production(reg, "v1", "v2", "v3")
     reg.rollback("M")
-    history = reg.model_files("M")
+    history = reg.repository.model_files("M")
     serving_after_each = []
     for count in range(len(history.events) + 1):
         folded = lifecycle.fold("M", history.manifests, (s.event.as_changes() for s in history.events[:count]))
@@ -188,7 +187,7 @@ def test_archive_moves_only_blobs_no_live_version_uses(reg, tmp_path):
     assert {f.path for f in pulled.files} == {"own.bin", "shared.bin"}
     assert (tmp_path / "out/own.bin").read_bytes() == b"weights only v1 has"
     assert reg.pull("M@v2", tmp_path / "out2").files[0].path == "shared.bin"
-    assert verify(reg).ok
+    assert reg.verify().ok
 
 
 @local
@@ -225,7 +224,7 @@ def test_a_version_trained_during_retraining_enters_as_candidate_if_it_passes_th
     assert states(reg) == {"v1": "retraining", "v2": "candidate", "v3": "development"}
     walk(reg, "v2", "canary", "production")
     assert states(reg) == {"v1": "deprecated", "v2": "production", "v3": "development"}
-    assert verify(reg).ok
+    assert reg.verify().ok
 
 
 @local
@@ -272,4 +271,4 @@ def test_force_bypasses_table_and_gates_but_keeps_one_serving_version(reg):
     assert moves(result) == [("v1", "production", "deprecated"), ("v2", "development", "production")]
     assert result.evidence[-1]["verdict"] == "fail"  # the gate still ran and says so
     assert reg.log("M")[0].forced
-    assert verify(reg).ok  # verify accepts a forced event, and the chain after it
+    assert reg.verify().ok  # verify accepts a forced event, and the chain after it

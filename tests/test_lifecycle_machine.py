@@ -18,7 +18,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import mreg
 from mreg.errors import ExitCode, UsageError
-from mreg.integrity import verify
 from mreg.lifecycle import State
 from mreg.manifest import ModelSpec
 
@@ -193,7 +192,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def chain_verifies(self) -> None:
-        report = verify(self.registry, "M")
+        report = self.registry.verify("M")
         assert report.ok, report.problems
 
 

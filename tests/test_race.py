@@ -14,7 +14,6 @@ import mreg
 from conftest import REPO
 from mreg.codec import load_yaml
 from mreg.errors import ConcurrentUpdate, ExitCode
-from mreg.integrity import verify
 from mreg.lifecycle import State
 from mreg.manifest import ModelSpec
 
@@ -61,7 +60,7 @@ def test_a_lost_race_whose_plan_still_holds_is_retried(model, registry_url):
 
     assert result.seq == 9  # the rival took 8
     assert model.status("M").versions == {"v1": "deprecated", "v2": "production", "v3": "experimentation"}
-    assert verify(model).ok
+    assert model.verify().ok
 
 
 def test_a_lost_race_whose_plan_no_longer_holds_is_a_conflict(model, registry_url):
@@ -98,7 +97,7 @@ def test_four_processes_racing_on_one_model_lose_no_event(registry_url):
 
     assert [worker["appended"] for worker in report["workers"]] == [50] * 4
     assert len(list(events_dir.glob("*.yaml"))) == report["appended"] == 200
-    assert verify(registry).ok
+    assert registry.verify().ok
     status = registry.status("RACE")
     assert {v: s for v, s in status.versions.items() if s != "development"} == replay(events_dir)
     assert list(status.versions.values()).count("production") == 1

@@ -17,6 +17,7 @@ larger size limit since it parses about fifty times faster. docs/security.md lis
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import json
 import math
@@ -354,3 +355,8 @@ def _json_safe(value: Any) -> Any:
 def dump_json(data: Any) -> str:
     """Canonical JSON text for ``--json``: sorted keys, two-space indent, trailing newline."""
     return json.dumps(_json_safe(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def digest_bytes(data: bytes) -> str:
+    """The ``sha256:<hex>`` name of ``data``, as blobs, manifests and events are named."""
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"

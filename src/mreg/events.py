@@ -15,10 +15,11 @@ from typing import Callable, Literal, NamedTuple
 
 from pydantic import Field
 
+from mreg.codec import digest_bytes
 from mreg.errors import AlreadyExists, ConcurrentUpdate, UsageError
+from mreg.layout import event_path
 from mreg.lifecycle import Change, State
 from mreg.manifest import SCHEMA_VERSION, Digest, Document, Name
-from mreg.store.blobs import digest_bytes
 
 MAX_ATTEMPTS = 64
 
@@ -65,14 +66,6 @@ class StoredEvent(NamedTuple):
     event: Event
     digest: str
     path: str
-
-
-def event_dir(model: str) -> str:
-    return f"models/{model}/events"
-
-
-def event_path(model: str, seq: int) -> str:
-    return f"{event_dir(model)}/{seq:08d}.yaml"
 
 
 def append(model: str, plan: Callable[[], Event], create: Callable[[str, bytes], None]) -> StoredEvent:

@@ -28,7 +28,7 @@ from mreg.errors import MissingDependency, UsageError
 from mreg.manifest import Baseline
 
 if TYPE_CHECKING:
-    from mreg.judge import JudgeReport, MetricSpec
+    from mreg.judge.pipeline import JudgeReport, MetricSpec
 
 Verdict = Literal["pass", "regression", "improvement", "no data"]
 GATED_STATES = ("candidate", "production")
@@ -161,9 +161,9 @@ BAD_DIRECTION = {"higher": "decrease", "lower": "increase", None: "either"}
 
 
 def judge_module() -> Any:
-    """``mreg.judge``, which needs scipy: a clear error when the ``judge`` extra is missing."""
+    """``mreg.judge.pipeline``, which needs scipy: a clear error when the ``judge`` extra is missing."""
     try:
-        import mreg.judge as judge
+        import mreg.judge.pipeline as judge
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
         if missing in ("scipy", "numpy"):

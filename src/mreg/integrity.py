@@ -9,23 +9,23 @@ a missing blob, and with ``deep`` a blob whose bytes do not hash to its name.
 from __future__ import annotations
 
 import time
-from typing import Iterable
-
 from mreg import lifecycle
+from mreg.codec import digest_bytes
 from mreg.errors import CorruptObject, MregError
 from mreg.events import Event, StoredEvent, chain_problems
+from mreg.layout import model_dir, model_path, object_path, version_path
 from mreg.lifecycle import ModelState
 from mreg.manifest import ModelSpec, VersionManifest
 from mreg.artifacts import blob_digests
-from mreg.registry import Registry, model_path, version_path
+from mreg.repository import Repository, archive_locations
 from mreg.results import GcReport, Problem, VerifyReport
 from mreg.store import open_storage
-from mreg.store.blobs import BlobStore, digest_bytes, object_path
+from mreg.store.blobs import BlobStore
 
 
 class _Checker:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
         self.problems: list[Problem] = []
         self.counts = {"models": 0, "versions": 0, "events": 0}
 
@@ -33,7 +33,7 @@ class _Checker:
         self.problems.append(Problem(path=path, message=message))
 
     def _load(self, path: str, kind: type):
-        raw = self.registry.storage.read(path)
+        raw = self.repository.storage.read(path)
         try:
             return kind.from_yaml(raw, path), raw
         except MregError as exc:
@@ -44,15 +44,15 @@ class _Checker:
         self.counts["models"] += 1
         spec, _ = self._load(model_path(model), ModelSpec)
         if spec is not None and spec.id != model:
-            self.fail(model_path(model), f"names model {spec.id}, but lives under models/{model}")
+            self.fail(model_path(model), f"names model {spec.id}, but lives under {model_dir(model)}")
         manifests = {}
         for path in paths:
-            if path.startswith(f"models/{model}/versions/"):
+            if path.startswith(f"{model_dir(model)}/versions/"):
                 manifest, raw = self.manifest(model, path)
                 if manifest is not None:
                     manifests[manifest.version] = (manifest, digest_bytes(raw))
         history = []
-        for path in sorted(p for p in paths if p.startswith(f"models/{model}/events/")):
+        for path in sorted(p for p in paths if p.startswith(f"{model_dir(model)}/events/")):
             event, raw = self._load(path, Event)
             self.counts["events"] += 1
             if event is not None:
@@ -62,7 +62,7 @@ class _Checker:
             path, _, text = message.partition(": ")
             self.fail(path, text)
         self.replay(model, manifests, history)
-        archived = _archive_locations(history)
+        archived = archive_locations(history)
         for version, (manifest, _) in manifests.items():
             self.blobs_of(manifest, archived.get(version))
 
@@ -104,7 +104,7 @@ class _Checker:
             state.apply(event.as_changes())
 
     def blobs_of(self, manifest: VersionManifest, archive_url: str | None) -> None:
-        blobs = BlobStore(open_storage(archive_url)) if archive_url else self.registry.blobs
+        blobs = BlobStore(open_storage(archive_url)) if archive_url else self.repository.blobs
         where = version_path(manifest.model, manifest.version)
         for artifact in manifest.artifacts:
             if artifact.kind == "external":
@@ -123,39 +123,21 @@ class _Checker:
                         self.fail(object_path(entry["digest"]), f"missing blob of {manifest.ref} {artifact.path}/{entry['path']}")
 
 
-def _archive_locations(history: Iterable[StoredEvent]) -> dict[str, str]:
-    """Versions whose blobs an archive event moved, and where to."""
-    moved = {}
-    for stored in history:
-        if stored.event.archived_to:
-            for record in stored.event.changes:
-                moved[record.version] = stored.event.archived_to
-    return moved
-
-
-def _models_listing(registry: Registry, model: str | None) -> dict[str, list[str]]:
-    prefix = f"models/{model}" if model else "models"
-    by_model: dict[str, list[str]] = {}
-    for path in registry.storage.listing(prefix):
-        by_model.setdefault(path.split("/")[1], []).append(path)
-    return by_model
-
-
-def verify(registry: Registry, model: str | None = None, deep: bool = False) -> VerifyReport:
-    checker = _Checker(registry)
-    listing = _models_listing(registry, model)
+def verify(repository: Repository, model: str | None = None, deep: bool = False) -> VerifyReport:
+    checker = _Checker(repository)
+    listing = repository.models_listing(model)
     if model is not None:
-        registry.model_spec(model)  # a named model that does not exist is "not found"
-    for name, paths in sorted(listing.items()):
+        repository.model_files(model)  # a named model that does not exist is "not found"
+    for name, paths in listing.items():
         if model_path(name) not in paths:
-            checker.fail(f"models/{name}", "has files but no model.yaml")
+            checker.fail(model_dir(name), "has files but no model.yaml")
             continue
-        checker.model(name, paths)
-    objects = registry.blobs.all_objects()
+        checker.model(name, list(paths))
+    objects = repository.blobs.all_objects()
     if deep:
         for digest in sorted(objects):
             try:
-                for _chunk in registry.blobs.iter_verified(digest):
+                for _chunk in repository.blobs.iter_verified(digest):
                     pass
             except CorruptObject as exc:
                 checker.fail(object_path(digest), f"corrupt: hashes to {exc.actual}")
@@ -165,32 +147,32 @@ def verify(registry: Registry, model: str | None = None, deep: bool = False) -> 
     )
 
 
-def referenced_digests(registry: Registry, exclude: tuple[str, str] | None = None) -> set[str]:
+def referenced_digests(repository: Repository, exclude: tuple[str, str] | None = None) -> set[str]:
     """Every blob a live manifest or an event's evidence names (trees with their entries),
-    leaving out the version ``exclude`` = (model, version). Reads through the registry's
-    validated cache, so gc and archive do not re-parse every file of a large registry."""
+    leaving out the version ``exclude`` = (model, version). Reads through the validated
+    cache, so gc and archive do not re-parse every file of a large registry."""
     referenced: set[str] = set()
-    for files in registry.all_model_files():
-        moved = _archive_locations(files.events)
+    for files in repository.all_model_files():
+        moved = archive_locations(files.events)
         for stored in files.events:
             referenced.update(proof.digest for proof in stored.event.evidence if proof.digest)
         for version, stored in files.manifests.items():
             if version not in moved and (files.spec.id, version) != exclude:
-                referenced |= blob_digests(registry.blobs, stored.manifest.artifacts)
+                referenced |= blob_digests(repository.blobs, stored.manifest.artifacts)
     return referenced
 
 
-def collect_garbage(registry: Registry, dry_run: bool = False, grace: int | None = None) -> GcReport:
+def collect_garbage(repository: Repository, dry_run: bool = False, grace: int | None = None) -> GcReport:
     """Delete unreferenced blobs older than ``grace`` seconds (a registration in flight writes
     its blobs before its manifest, so young unreferenced blobs are left alone)."""
-    grace = registry.config.policy.gc_grace_seconds if grace is None else grace
-    referenced = referenced_digests(registry)
-    objects = registry.blobs.all_objects()
+    grace = repository.config.policy.gc_grace_seconds if grace is None else grace
+    referenced = referenced_digests(repository)
+    objects = repository.blobs.all_objects()
     cutoff = time.time() - grace
     doomed = sorted(d for d, info in objects.items() if d not in referenced and info.modified <= cutoff)
     if not dry_run:
         for digest in doomed:
-            registry.blobs.storage.delete(object_path(digest))
+            repository.blobs.storage.delete(object_path(digest))
     return GcReport(
         dry_run=dry_run, kept=len(objects) - len(doomed), removed=doomed,
         bytes_freed=sum(objects[d].size for d in doomed),

@@ -22,11 +22,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mreg.codec import dump_yaml, load_yaml
+from mreg.codec import digest_bytes, dump_yaml, load_yaml
 from mreg.errors import InvalidManifest
 from mreg.names import NAME_PATTERN
 from mreg.paths import collision_problem, path_problem
-from mreg.store.blobs import digest_bytes
 
 SCHEMA_VERSION = 1
 FORMAT_VERSION = 1

@@ -7,11 +7,10 @@ Command verbs equal method names (``mreg promote`` is ``Registry.promote``).
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from itertools import takewhile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable
 
 from mreg import artifacts, clock, events, gates, lifecycle
 from mreg.codec import dump_json, load_yaml
@@ -19,175 +18,76 @@ from mreg.errors import (
     AlreadyExists,
     CheckFailed,
     Conflict,
-    InvalidManifest,
-    ModelNotFound,
+    MissingDependency,
     MregError,
-    RegistryNotFound,
     UsageError,
-    VersionNotFound,
 )
-from mreg.events import ChangeRecord, Event, Evidence, StoredEvent
+from mreg.events import ChangeRecord, Event, Evidence
 from mreg.gates import GateReport
-from mreg.lifecycle import Change, ModelState, State
-from mreg.manifest import ModelSpec, RegistryConfig, VersionManifest, FORMAT_VERSION
-from mreg.names import check_name, natural_key, parse_ref
+from mreg.layout import model_path, object_path, version_path
+from mreg.lifecycle import Change, State
+from mreg.manifest import ModelSpec, RegistryConfig, VersionManifest
+from mreg.names import check_name, parse_ref
+from mreg.repository import ModelFiles, Repository
 from mreg.results import (
     CardView,
     EventResult,
+    GcReport,
     LogEntry,
     ModelSummary,
     ModelView,
     PullResult,
     StatusView,
+    VerifyReport,
     VersionRow,
     VersionView,
 )
-from mreg.store import FileInfo, Storage, open_storage
-from mreg.store.blobs import BlobStore, Progress, object_path
-from mreg.store.cache import FileCache
-from mreg.store.storage import is_local
+from mreg.store import Storage, open_storage
+from mreg.store.blobs import BlobStore, Progress
 
 if TYPE_CHECKING:
     from mreg.diff import VersionDiff
-    from mreg.judge import JudgeReport
-
-CONFIG_PATH = "mreg.yaml"
-GITIGNORE = "# derived and temporary files; never the source of truth\n.cache/\n.tmp/\n"
-
-
-def model_path(model: str) -> str:
-    return f"models/{model}/model.yaml"
-
-
-def version_path(model: str, version: str) -> str:
-    return f"models/{model}/versions/{version}.yaml"
-
-
-class StoredManifest:
-    """A version manifest as stored: validated on first use, since listing a registry's
-    inventory needs only which versions exist, not what thousands of manifests say."""
-
-    def __init__(self, data: Any, digest: str, path: str) -> None:
-        self._data, self.digest, self.path = data, digest, path
-
-    @functools.cached_property
-    def manifest(self) -> VersionManifest:
-        manifest = VersionManifest.from_data(self._data, self.path)
-        if version_path(manifest.model, manifest.version) != self.path:
-            raise InvalidManifest(self.path, f"holds {manifest.ref}, which belongs elsewhere")
-        return manifest
-
-
-class ModelFiles(NamedTuple):
-    """Everything stored for one model, as read from one listing."""
-
-    spec: ModelSpec
-    manifests: dict[str, StoredManifest]
-    events: list[StoredEvent]
-
-    def state(self) -> ModelState:
-        return lifecycle.fold(
-            self.spec.id, self.manifests, (stored.event.as_changes() for stored in self.events)
-        )
-
-    def manifest(self, version: str) -> StoredManifest:
-        try:
-            return self.manifests[version]
-        except KeyError:
-            raise VersionNotFound(self.spec.id, version) from None
-
+    from mreg.judge.pipeline import JudgeReport
+    from mreg.lineage.graph import Direction, ImpactView, LineageView
 
 class Registry:
-    def __init__(self, storage: Storage, config: RegistryConfig) -> None:
-        self.storage = storage
-        self.config = config
-        self.blobs = BlobStore(self._blob_storage(config.blob_store))
-        self._cache = FileCache(storage, load_yaml)
+    """One method per command, over a ``Repository`` (the read model)."""
 
-    def _blob_storage(self, url: str | None) -> Storage:
-        if url is None:
-            return self.storage
-        if is_local(url) and not Path(url).is_absolute() and is_local(self.storage.url):
-            url = str(Path(self.storage.url, url))
-        return open_storage(url)
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+
+    @property
+    def storage(self) -> Storage:
+        return self.repository.storage
+
+    @property
+    def config(self) -> RegistryConfig:
+        return self.repository.config
+
+    @property
+    def blobs(self) -> BlobStore:
+        return self.repository.blobs
 
     # -- opening -----------------------------------------------------------------------
 
     @classmethod
     def create(cls, url: str, blob_store: str | None = None) -> "Registry":
         """Lay out a new registry at ``url``; refuses a place that already holds one."""
-        storage = open_storage(url)
-        config = RegistryConfig(blob_store=blob_store)
-        if storage.exists(CONFIG_PATH):
-            raise AlreadyExists(f"a registry at {url}")
-        registry = cls(storage, config)  # opens the blob store first, so a bad URL writes nothing
-        storage.create(CONFIG_PATH, config.to_yaml())
-        if is_local(storage.url) and not storage.exists(".gitignore"):
-            storage.create(".gitignore", GITIGNORE.encode())
-        return registry
+        return cls(Repository.create(url, blob_store))
 
     @classmethod
     def open(cls, url: str) -> "Registry":
-        storage = open_storage(url)
-        if not storage.exists(CONFIG_PATH):
-            raise RegistryNotFound(url)
-        config = RegistryConfig.from_yaml(storage.read(CONFIG_PATH), f"{url}/{CONFIG_PATH}")
-        if config.format != FORMAT_VERSION:
-            raise InvalidManifest(CONFIG_PATH, f"format {config.format} is not supported")
-        return cls(storage, config)
+        return cls(Repository.open(url))
 
     def flush(self) -> None:
         """Persist what reads learned into the derived cache (call after a successful command)."""
-        self._cache.flush()
+        self.repository.flush()
 
     # -- reading -----------------------------------------------------------------------
 
-    def _parse(self, path: str, info: FileInfo, kind: type):
-        return kind.from_data(self._cache.get(path, info).data, path)
-
-    def model_files(self, model: str, listing: dict[str, FileInfo] | None = None) -> ModelFiles:
-        check_name("model id", model)
-        prefix = f"models/{model}/"
-        if listing is None:
-            listing = self.storage.listing(prefix.rstrip("/"))
-        spec_path = model_path(model)
-        if spec_path not in listing:
-            raise ModelNotFound(model)
-        self._cache.prefetch(listing)
-        spec = self._parse(spec_path, listing[spec_path], ModelSpec)
-        manifests: dict[str, StoredManifest] = {}
-        history: list[StoredEvent] = []
-        for path, info in listing.items():
-            if not path.endswith(".yaml"):
-                continue
-            folder = path[len(prefix):].partition("/")[0]
-            if folder == "versions":
-                entry = self._cache.get(path, info)
-                manifests[path[len(prefix) + len("versions/"):-len(".yaml")]] = StoredManifest(entry.data, entry.digest, path)
-            elif folder == "events":
-                entry = self._cache.get(path, info)
-                history.append(StoredEvent(Event.from_data(entry.data, path), entry.digest, path))
-        history.sort(key=lambda stored: stored.path)
-        ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
-        return ModelFiles(spec, ordered, history)
-
-    def all_model_files(self) -> list[ModelFiles]:
-        listing = self.storage.listing("models")
-        by_model: dict[str, dict[str, FileInfo]] = {}
-        for path, info in listing.items():
-            by_model.setdefault(path.split("/")[1], {})[path] = info
-        self._cache.forget_missing(set(listing))
-        self._cache.prefetch(listing)
-        return [
-            self.model_files(model, files)
-            for model, files in sorted(by_model.items())
-            if model_path(model) in files
-        ]
-
     def model_ids(self) -> list[str]:
         """The models' ids, from one listing (nothing parsed): shell completion calls this."""
-        listing = self.storage.listing("models")
-        return sorted({path.split("/")[1] for path in listing if path.endswith("/model.yaml")})
+        return self.repository.model_ids()
 
     def _summary(self, files: ModelFiles) -> ModelSummary:
         current, status = _current(files)
@@ -200,12 +100,12 @@ class Registry:
 
     def models(self, status: State | None = None) -> list[ModelSummary]:
         """The inventory in the order models were added, current version and status folded from events."""
-        every = sorted(self.all_model_files(), key=lambda files: (files.spec.added_at or "", files.spec.id))
+        every = sorted(self.repository.all_model_files(), key=lambda files: (files.spec.added_at or "", files.spec.id))
         rows = [self._summary(files) for files in every]
         return [row for row in rows if status is None or row.status == status.value]
 
     def show_model(self, model: str) -> ModelView:
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         state = files.state()
         current, status = _current(files)
         rows = [
@@ -220,7 +120,7 @@ class Registry:
 
     def show_version(self, ref: str) -> VersionView:
         model, version = parse_ref(ref)
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         stored = files.manifest(version)
         return VersionView(
             manifest=stored.manifest.to_data(),
@@ -230,14 +130,14 @@ class Registry:
 
     def manifest(self, ref: str) -> VersionManifest:
         model, version = parse_ref(ref)
-        return self.model_files(model).manifest(version).manifest
+        return self.repository.model_files(model).manifest(version).manifest
 
     def model_spec(self, model: str) -> ModelSpec:
-        return self.model_files(model).spec
+        return self.repository.model_files(model).spec
 
     def log(self, model: str | None = None) -> list[LogEntry]:
         """Registrations and events interleaved by time, newest first."""
-        every = [self.model_files(model)] if model else self.all_model_files()
+        every = [self.repository.model_files(model)] if model else self.repository.all_model_files()
         entries = []
         for files in every:
             for version, stored in files.manifests.items():
@@ -248,7 +148,7 @@ class Registry:
 
     def status(self, model: str, at: datetime | None = None) -> StatusView:
         """Each version's state now, or as it was at instant ``at``."""
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         if at is not None:
             instant = clock.format_time(at)
             files = ModelFiles(
@@ -274,7 +174,7 @@ class Registry:
 
     def update_model(self, spec: ModelSpec) -> ModelView:
         """Replace a model's identity, dependencies and baselines (versions and events are untouched)."""
-        current = self.model_files(spec.id).spec
+        current = self.repository.model_files(spec.id).spec
         spec = spec.model_copy(update={"added_by": current.added_by, "added_at": current.added_at})
         self.storage.replace(model_path(spec.id), spec.to_yaml())
         return self.show_model(spec.id)
@@ -290,7 +190,7 @@ class Registry:
     ) -> VersionView:
         """Store artifacts, then create the version manifest exclusively: that write registers it."""
         model, version = parse_ref(ref)
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         if version in files.manifests or self.storage.exists(version_path(model, version)):
             raise AlreadyExists(f"{model}@{version}", "versions are immutable; register a new version")
         data = dict(manifest or {})
@@ -326,7 +226,7 @@ class Registry:
     def _enter_candidate_if_retraining(self, model: str, version: str) -> None:
         """The seed's Retraining -> Candidate edge: a version registered while the serving one
         retrains becomes a Candidate at once if it passes the offline gate."""
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         retraining = files.state().in_state(State.RETRAINING)
         if retraining and not self._gate(files, version, "candidate").failures:
             try:
@@ -341,7 +241,7 @@ class Registry:
                 parent_model, parent_version = files.spec.id, parent_model
             if (parent_model, parent_version) == (files.spec.id, version):
                 raise UsageError(f"{files.spec.id}@{version} cannot be its own parent (a cycle)")
-            owner = files if parent_model == files.spec.id else self.model_files(parent_model)
+            owner = files if parent_model == files.spec.id else self.repository.model_files(parent_model)
             owner.manifest(parent_version)
 
     def pull(self, ref: str, directory: Path, progress: Progress | None = None) -> PullResult:
@@ -354,12 +254,7 @@ class Registry:
         )
 
     def _blobs_for(self, manifest: VersionManifest) -> BlobStore:
-        """The main blob store, or the archive store an archive event moved this version to."""
-        for stored in reversed(self.model_files(manifest.model).events):
-            event = stored.event
-            if event.archived_to and any(c.version == manifest.version for c in event.changes):
-                return BlobStore(open_storage(event.archived_to))
-        return self.blobs
+        return self.repository.blobs_for(self.repository.model_files(manifest.model), manifest.version)
 
     # -- writing: lifecycle events -----------------------------------------------------
 
@@ -378,7 +273,7 @@ class Registry:
             raise UsageError("--force needs --reason: forced changes must say why")
 
         def plan() -> Event:
-            files = self.model_files(model)
+            files = self.repository.model_files(model)
             changes = planner(files)
             proofs = evidence(files, changes) if evidence else []
             records = [
@@ -461,7 +356,7 @@ class Registry:
     def check(self, ref: str, against: str | None = None, metrics: dict[str, float] | None = None) -> GateReport:
         """Evaluate a version against every baseline and a reference (production by default)."""
         model, version = parse_ref(ref)
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         files.manifest(version)
         reference = files.state().serving if against in (None, "production") else against
         return self._evaluate(
@@ -472,7 +367,7 @@ class Registry:
         """Everything a model card shows, the version checked against production (or, for the
         production version itself, against the version it was derived from)."""
         model, version = parse_ref(ref)
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         stored = files.manifest(version)
         own_parents = [p for p in stored.manifest.parents if "@" not in p and p in files.manifests]
         against = own_parents[0] if files.state().serving == version and own_parents else None
@@ -496,7 +391,7 @@ class Registry:
         """Kayenta-style judgement of a version's canary samples against the baseline's,
         with the model's baselines as metric specs (needs the ``judge`` extra: scipy)."""
         model, version = parse_ref(ref)
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         files.manifest(version)
         return gates.judge_canary(files.spec.baselines, canary, baseline)
 
@@ -544,7 +439,7 @@ class Registry:
         move_to = move_to or self.config.policy.archive_store
         if move_to is None:
             return self._move(ref, State.ARCHIVED, "archive", reason)
-        files = self.model_files(model)
+        files = self.repository.model_files(model)
         lifecycle.plan_move(files.state(), version, State.ARCHIVED)  # refuse before copying anything
         exclusive = self._exclusive_blobs(files, version)
         archive = BlobStore(open_storage(move_to))
@@ -560,7 +455,7 @@ class Registry:
         from mreg.integrity import referenced_digests
 
         mine = artifacts.blob_digests(self.blobs, files.manifest(version).manifest.artifacts)
-        others = referenced_digests(self, exclude=(files.spec.id, version))
+        others = referenced_digests(self.repository, exclude=(files.spec.id, version))
         return sorted(mine - others)
 
     def monitor(
@@ -593,12 +488,42 @@ class Registry:
         return self._append(model, "monitor", planner, None, evidence=evidence)
 
     def reindex(self) -> int:
-        """Drop the derived cache and rebuild it from every file; returns how many were read."""
-        self._cache.clear()
-        listing = self.storage.listing("models")
-        self.all_model_files()
-        self._cache.flush()
-        return len(listing)
+        """Drop the derived files (.cache/) and rebuild them from every file; returns how many
+        were read. The lineage index is rebuilt when networkx is there, else dropped."""
+        from mreg.lineage import index
+
+        count = self.repository.reindex()
+        try:
+            from mreg.lineage import graph
+        except ImportError:
+            index.drop(self.storage)
+        else:
+            graph.reindex(self.repository)
+        return count
+
+    # -- checking and collecting -------------------------------------------------------
+
+    def verify(self, model: str | None = None, deep: bool = False) -> VerifyReport:
+        """Hash chains, seals, digests and blobs re-checked from the files (never the cache)."""
+        from mreg.integrity import verify
+
+        return verify(self.repository, model, deep)
+
+    def gc(self, dry_run: bool = False, grace: int | None = None) -> GcReport:
+        """Remove blobs no version or event references, older than ``grace`` seconds."""
+        from mreg.integrity import collect_garbage
+
+        return collect_garbage(self.repository, dry_run, grace)
+
+    # -- lineage -----------------------------------------------------------------------
+
+    def lineage(self, target: str | None, direction: "Direction" = "both", depth: int | None = None) -> "LineageView":
+        """The lineage graph around ``target`` (a model, version or node id); ``None``: all of it."""
+        return _lineage_graph().lineage(self.repository, target, direction, depth)
+
+    def impact(self, node: str) -> "ImpactView":
+        """Every model version downstream of ``node``, with its state now, Production first."""
+        return _lineage_graph().impact(self.repository, node)
 
     def _move(self, ref: str, target: State, action: str, reason: str | None, **extra) -> EventResult:
         model, version = parse_ref(ref)
@@ -608,6 +533,17 @@ class Registry:
             return lifecycle.plan_move(files.state(), version, target)
 
         return self._append(model, action, planner, reason, **extra)
+
+
+def _lineage_graph():
+    """``mreg.lineage.graph``, which needs networkx: a clear error when the extra is missing."""
+    try:
+        from mreg.lineage import graph
+    except ImportError as exc:
+        if exc.name == "networkx":
+            raise MissingDependency("networkx", "lineage") from None
+        raise
+    return graph
 
 
 def _reference_version(files: ModelFiles, baselines: list, exclude: str) -> str | None:

@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from mreg.cli import app, complete, output, session
+from mreg.cli import complete, output, session
+from mreg.cli.application import app
 from mreg.cli.inputs import parse_metrics, read_mapping
 from mreg.cli.session import command
 from mreg.errors import ExitCode, UsageError
@@ -245,9 +246,7 @@ def verify(
 
     Exits 5 naming each bad file. Example: mreg verify --deep
     """
-    from mreg.integrity import verify as run_verify
-
-    report = run_verify(session.registry(), model, deep)
+    report = session.registry().verify(model, deep)
     if as_json:
         output.emit_json(report.to_json_data())
     else:
@@ -274,9 +273,7 @@ def gc(
 
     Example: mreg gc --dry-run
     """
-    from mreg.integrity import collect_garbage
-
-    report = collect_garbage(session.registry(), dry_run, grace)
+    report = session.registry().gc(dry_run, grace)
     if as_json:
         output.emit_json(report.to_json_data())
         return

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from mreg.cli import app, complete, output, session
+from mreg.cli import complete, output, session
+from mreg.cli.application import app
 from mreg.cli.core import JSON
 from mreg.cli.inputs import read_metrics
 from mreg.cli.session import command

@@ -1,6 +1,6 @@
 """Lineage commands: lineage (draw the graph around a node) and impact (what a change reaches).
 
-networkx is imported inside these commands only, so ``mreg --help`` never loads it.
+networkx is loaded by the facade inside these commands only, so ``mreg --help`` never loads it.
 """
 
 from __future__ import annotations
@@ -10,23 +10,14 @@ from typing import Optional
 
 import typer
 
-from mreg.cli import app, output, session
+from mreg.cli import output, session
+from mreg.cli.application import app
 from mreg.cli.core import JSON
 from mreg.cli.session import command
-from mreg.errors import MissingDependency, UsageError
+from mreg.errors import UsageError
 
 FORMATS = ("tree", "mermaid", "dot", "json")
 NODE_HELP = "MODEL, MODEL@VERSION, dataset:NAME, service:NAME, sha256:DIGEST or any node id."
-
-
-def _lineage_modules():
-    try:
-        from mreg import lineage, lineage_render
-    except ImportError as exc:
-        if exc.name == "networkx":
-            raise MissingDependency("networkx", "lineage") from None
-        raise
-    return lineage, lineage_render
 
 
 @command(app)
@@ -58,8 +49,9 @@ def lineage(
         raise UsageError(f"unknown format {format!r} ({', '.join(FORMATS)})")
     if every == (target is not None):
         raise UsageError("name a MODEL[@VERSION] or node, or pass --all")
-    graphs, render = _lineage_modules()
-    view = graphs.lineage(session.registry(), target, chosen[0] if chosen else "both", depth)
+    view = session.registry().lineage(target, chosen[0] if chosen else "both", depth)
+    from mreg.lineage import render  # after the facade, which says so when networkx is missing
+
     if format == "json":
         output.emit_json(render.to_json(view))
     elif format == "mermaid":
@@ -89,8 +81,7 @@ def impact(
     For sha256:DIGEST, the versions containing an artifact with that digest (or trained on a
     dataset snapshot with it) and everything derived from them. Example: mreg impact 'dataset:Member interaction history'
     """
-    graphs, _ = _lineage_modules()
-    view = graphs.impact(session.registry(), node)
+    view = session.registry().impact(node)
     if as_json:
         output.emit_json(view.to_json_data())
         return

@@ -20,6 +20,7 @@ import typer
 
 from mreg.cli import output
 from mreg.errors import ExitCode, MregError, RegistryNotFound, SystemRefused
+from mreg.layout import CONFIG
 
 
 @dataclass
@@ -40,7 +41,7 @@ def reset(registry_url: str | None, traceback: bool) -> None:
 def find_registry(start: Path) -> str | None:
     """The nearest directory holding ``mreg.yaml``, walking up from ``start`` as git finds .git."""
     for directory in (start, *start.parents):
-        if (directory / "mreg.yaml").is_file():
+        if (directory / CONFIG).is_file():
             return str(directory)
     return None
 

@@ -12,6 +12,7 @@ Invariants every backend keeps:
   their final name exclusively, so an object is hashed and stored in one pass.
 """
 
-from mreg.store.storage import FileInfo, Staged, Storage, check_path, open_storage
+from mreg.store.backends import is_local, open_storage
+from mreg.store.storage import FileInfo, Staged, Storage, check_path
 
-__all__ = ["FileInfo", "Staged", "Storage", "check_path", "open_storage"]
+__all__ = ["FileInfo", "Staged", "Storage", "check_path", "is_local", "open_storage"]

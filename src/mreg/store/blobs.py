@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import stat
 import time
 from pathlib import Path
@@ -25,15 +24,14 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from mreg.codec import TREE_LIMITS, load_json
 from mreg.errors import CorruptObject, IntegrityError, InvalidManifest, PathNotFound, UsageError
+from mreg.layout import OBJECTS, digest_of_path, is_digest, object_path
 from mreg.paths import paths_problem
 from mreg.store.digests import DigestCache
 from mreg.store.storage import FileInfo, Storage
 
-OBJECTS = "objects/sha256"
 CHUNK = 1 << 20
 PARALLEL_PUTS = 8  # files of a tree stored at once (S3 connections stay below the pool size)
 TREE_FORMAT = "mreg-tree-1"
-_HEX = re.compile(r"[0-9a-f]{64}")
 
 Progress = Callable[[int], None]
 
@@ -42,28 +40,6 @@ class Stored(NamedTuple):
     digest: str
     size: int
     files: int | None = None
-
-
-def object_path(digest: str) -> str:
-    """``sha256:<hex>`` -> ``objects/sha256/xx/rest``; rejects anything else."""
-    algorithm, _, hexdigest = digest.partition(":")
-    if algorithm != "sha256" or not _HEX.fullmatch(hexdigest):
-        raise UsageError(f"invalid digest {digest!r} (expected sha256:<64 hex>)")
-    return f"{OBJECTS}/{hexdigest[:2]}/{hexdigest[2:]}"
-
-
-def digest_of_path(path: str) -> str | None:
-    """The inverse of ``object_path``; None for a path that is not a well-formed object name."""
-    prefix, _, rest = path.rpartition("/")
-    head = prefix.rpartition("/")[2]
-    hexdigest = head + rest
-    if prefix != f"{OBJECTS}/{head}" or len(head) != 2 or not _HEX.fullmatch(hexdigest):
-        return None
-    return f"sha256:{hexdigest}"
-
-
-def digest_bytes(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 class BlobStore:
@@ -188,7 +164,7 @@ def _listing_problem(document: object) -> str | None:
         size, digest = entry["size"], entry["digest"]
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             return f"entry {number} has size {size!r}, not a count of bytes"
-        if not isinstance(digest, str) or not digest.startswith("sha256:") or not _HEX.fullmatch(digest[7:]):
+        if not is_digest(digest):
             return f"entry {number} has digest {digest!r}, not sha256:<64 hex>"
     return paths_problem(entry["path"] for entry in entries)
 

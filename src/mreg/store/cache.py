@@ -20,9 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, NamedTuple
 
 from mreg.errors import MregError
+from mreg.layout import FILE_CACHE
 from mreg.store.storage import FileInfo, Storage
 
-CACHE_PATH = ".cache/files.json"
+CACHE_PATH = FILE_CACHE
 CACHE_FORMAT = 2
 PARALLEL_READS = 16
 

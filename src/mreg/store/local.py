@@ -24,12 +24,12 @@ from typing import BinaryIO, Iterator
 from urllib.parse import unquote, urlparse
 
 from mreg.errors import AlreadyExists, IntegrityError, PathNotFound, SystemRefused, os_errors
+from mreg.layout import TEMP_DIR
 from mreg.store.storage import FileInfo, check_path
 
 CHUNK = 1 << 20
-TEMP_DIR = ".tmp"
 TEMP_PREFIX = ".tmp-"  # also the name older releases gave temporaries beside their target
-LOCKS_DIR = ".tmp/locks"  # lock files, which gc's sweep of .tmp/ leaves to their owners
+LOCKS_DIR = f"{TEMP_DIR}/locks"  # lock files, which gc's sweep of .tmp/ leaves to their owners
 
 
 class UnsafeLayout(IntegrityError):

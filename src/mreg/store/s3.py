@@ -32,13 +32,13 @@ from typing import BinaryIO, Iterator
 from urllib.parse import urlparse
 
 from mreg.errors import AlreadyExists, ConcurrentUpdate, PathNotFound, StoreUnavailable, UsageError
+from mreg.layout import TEMP_DIR
 from mreg.store.storage import FileInfo, check_path
 
 PART = 16 << 20  # multipart part size, and the largest blob kept in memory before commit
 COPY_LIMIT = 5 << 30  # the largest object one CopyObject may copy
 MAX_CONNECTIONS = 16  # per process; bounds parallel transfers too
 CONFLICT_RETRIES = 5
-TEMP_DIR = ".tmp"
 
 
 def _client_errors(exc: BaseException) -> Iterator[dict]:

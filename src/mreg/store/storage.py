@@ -1,9 +1,9 @@
-"""The storage interface and the choice of backend by URL."""
+"""The storage interface every backend implements (the backends and the choice between
+them by URL live in ``local``, ``s3`` and ``backends``)."""
 
 from __future__ import annotations
 
 from typing import BinaryIO, Iterator, NamedTuple, Protocol
-from urllib.parse import urlparse
 
 from mreg.errors import UsageError
 
@@ -56,25 +56,3 @@ def check_path(path: str) -> str:
     if path.startswith("/") or any(part in ("", ".", "..") for part in parts):
         raise UsageError(f"invalid store path {path!r}")
     return path
-
-
-def is_local(url: str) -> bool:
-    scheme = urlparse(url).scheme
-    return scheme in ("", "file") or (len(scheme) == 1 and url[1:3] == ":\\")
-
-
-def open_storage(url: str) -> Storage:
-    """A backend for ``url``: a local directory or ``file://`` URL, or ``s3://bucket/prefix``.
-
-    The S3 backend (and s3fs with it) is imported only when an ``s3://`` URL is opened.
-    """
-    if is_local(url):
-        from mreg.store.local import LocalStorage
-
-        return LocalStorage(url)
-    scheme = urlparse(url).scheme
-    if scheme == "s3":
-        from mreg.store.s3 import S3Storage
-
-        return S3Storage(url)
-    raise UsageError(f"unsupported registry URL {url!r} (use a directory, file:// or s3://)")

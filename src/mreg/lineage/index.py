@@ -18,15 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
+from mreg import layout
 from mreg.errors import MregError
-from mreg.store.storage import FileInfo
+from mreg.store import FileInfo
 
 if TYPE_CHECKING:
-    from mreg.registry import Registry
+    from mreg.repository import ModelFiles, Repository
 
-INDEX_PATH = ".cache/lineage.json"
+INDEX_PATH = layout.LINEAGE_INDEX
 INDEX_FORMAT = 1
 
 
@@ -38,22 +39,6 @@ def _fingerprint(files: dict[str, FileInfo]) -> str:
         if path.endswith("/model.yaml") or "/versions/" in path
     )
     return hashlib.sha256("\n".join(relevant).encode()).hexdigest()
-
-
-def references(registry: "Registry", model: str) -> list[str]:
-    """Node ids owned elsewhere, and digests, that one model's files mention."""
-    import networkx as nx
-
-    from mreg.lineage import add_model, owner_of
-
-    graph = nx.DiGraph()
-    add_model(graph, registry.model_files(model))
-    mentioned = {node for node in graph if owner_of(node) != model}
-    for _, data in graph.nodes(data=True):
-        mentioned.update(data.get("digests", ()))
-        if data.get("digest"):
-            mentioned.add(data["digest"])
-    return sorted(mentioned)
 
 
 class ReferenceIndex:
@@ -68,25 +53,32 @@ class ReferenceIndex:
         return sorted(self._referrers.get(reference, ()))
 
     @classmethod
-    def refreshed(cls, registry: "Registry") -> "ReferenceIndex":
-        """The index brought up to date with one listing, re-reading only changed models."""
-        storage = registry.storage
-        by_listing: dict[str, dict[str, FileInfo]] = defaultdict(dict)
-        for path, info in storage.listing("models").items():
-            by_listing[path.split("/")[1]][path] = info
-        stored = _read(storage)
+    def refreshed(
+        cls, repository: "Repository", references: Callable[["ModelFiles"], list[str]]
+    ) -> "ReferenceIndex":
+        """The index brought up to date with one listing, re-reading only changed models;
+        ``references`` names what one model's files mention (the graph knows how)."""
+        stored = _read(repository.storage)
         fresh: dict[str, dict] = {}
-        for model, files in sorted(by_listing.items()):
-            if f"models/{model}/model.yaml" not in files:
+        for model, files in repository.models_listing().items():
+            if layout.model_path(model) not in files:
                 continue
             fingerprint = _fingerprint(files)
             entry = stored.get(model)
             if entry is None or entry.get("fingerprint") != fingerprint:
-                entry = {"fingerprint": fingerprint, "references": references(registry, model)}
+                entry = {"fingerprint": fingerprint, "references": references(repository.model_files(model))}
             fresh[model] = entry
         if fresh != stored:
-            _write(storage, fresh)
+            _write(repository.storage, fresh)
         return cls(fresh)
+
+
+def drop(storage) -> None:
+    """Forget the index (``reindex``): the next downstream walk rebuilds it."""
+    try:
+        storage.delete(INDEX_PATH)
+    except (MregError, OSError):
+        return
 
 
 def _read(storage) -> dict[str, dict]:

@@ -1,7 +1,7 @@
 """Canary judge: compare canary vs baseline metric samples, Kayenta-style.
 
 Pure functions plus pydantic result models; no I/O. The numeric pieces live
-in judge_stats; this module holds the per-metric rule, the weighted scorer,
+in ``mreg.judge.stats``; this module holds the per-metric rule, the weighted scorer,
 the top-level `judge` and the samples-file validator. Semantics and the
 deliberate differences from Kayenta's NetflixACAJudge are in docs/judge.md.
 """
@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Mapping, Optional, Protocol, Sequenc
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from mreg.judge_stats import (
+from mreg.judge.stats import (
     MannWhitneyResult,
     NanStrategy,
     add_deterministic_noise,

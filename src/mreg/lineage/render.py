@@ -12,7 +12,7 @@ from typing import Any
 
 import networkx as nx
 
-from mreg.lineage import LineageView, node_type
+from mreg.lineage.graph import LineageView, node_type
 
 # Mermaid shape brackets per node type: (open, close)
 MERMAID_SHAPES = {

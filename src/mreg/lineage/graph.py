@@ -27,7 +27,7 @@ upstream of every other), unless the walk starts at the service.
 
 Loading is lazy: a query loads the models it reaches, one at a time; upstream walks need
 nothing else. Walks that need "who refers to this?" (downstream, impact, a dataset or
-service focus) ask the derived reference index in ``lineage_index``.
+service focus) ask the derived reference index in ``mreg.lineage.index``.
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ from mreg.lifecycle import State
 from mreg.names import natural_key, parse_ref
 from mreg.results import Result
 
+from mreg.lineage.index import ReferenceIndex, drop as drop_index
+
 if TYPE_CHECKING:
-    from mreg.registry import ModelFiles, Registry
+    from mreg.repository import ModelFiles, Repository
 
 NODE_TYPES = ("dataset", "model", "version", "artifact", "run", "service")
 EDGE_TYPES = ("consumes", "serves", "contains", "trained_on", "derived_from", "produced_by")
@@ -154,6 +156,26 @@ def _dataset(graph: nx.DiGraph, dataset) -> str:
     return snapshot
 
 
+def references(files: "ModelFiles") -> list[str]:
+    """Node ids owned elsewhere, and digests, that one model's files mention (the reference
+    index keeps these per model)."""
+    graph = nx.DiGraph()
+    add_model(graph, files)
+    model = files.spec.id
+    mentioned = {node for node in graph if owner_of(node) != model}
+    for _, data in graph.nodes(data=True):
+        mentioned.update(data.get("digests", ()))
+        if data.get("digest"):
+            mentioned.add(data["digest"])
+    return sorted(mentioned)
+
+
+def reindex(repository: "Repository") -> None:
+    """Rebuild the reference index from every model's files (``mreg reindex``)."""
+    drop_index(repository.storage)
+    ReferenceIndex.refreshed(repository, references)
+
+
 # -- loading --------------------------------------------------------------------------------
 
 
@@ -164,29 +186,27 @@ class LineageGraph:
     sees every edge it could follow, so a query never reads models it cannot reach.
     """
 
-    def __init__(self, registry: "Registry") -> None:
-        self.registry = registry
+    def __init__(self, repository: "Repository") -> None:
+        self.repository = repository
         self.graph = nx.DiGraph()
         self.loaded: set[str] = set()
-        self._index = None
+        self._index: ReferenceIndex | None = None
 
-    def index(self):
+    def index(self) -> ReferenceIndex:
         if self._index is None:
-            from mreg.lineage_index import ReferenceIndex
-
-            self._index = ReferenceIndex.refreshed(self.registry)
+            self._index = ReferenceIndex.refreshed(self.repository, references)
         return self._index
 
     def load(self, models: Iterable[str]) -> None:
         for model in sorted(set(models) - self.loaded):
             self.loaded.add(model)
             try:
-                add_model(self.graph, self.registry.model_files(model))
+                add_model(self.graph, self.repository.model_files(model))
             except ModelNotFound:
                 continue  # a parent naming an unknown model stays a missing node
 
     def load_all(self) -> None:
-        for files in self.registry.all_model_files():
+        for files in self.repository.all_model_files():
             if files.spec.id not in self.loaded:
                 self.loaded.add(files.spec.id)
                 add_model(self.graph, files)
@@ -268,12 +288,12 @@ class LineageView:
     graph: nx.DiGraph
 
 
-def lineage(registry: "Registry", target: str | None, direction: Direction = "both",
+def lineage(repository: "Repository", target: str | None, direction: Direction = "both",
             depth: int | None = None) -> LineageView:
     """The lineage of a model (all its versions), a version or any node; ``None``: everything."""
     if depth is not None and depth < 0:
         raise UsageError("--depth must be 0 or more")
-    loaded = LineageGraph(registry)
+    loaded = LineageGraph(repository)
     if target is None:
         loaded.load_all()
         return LineageView((), "both", _sorted_copy(loaded.graph, loaded.graph.nodes, loaded.graph.edges))
@@ -312,12 +332,12 @@ class ImpactView(Result):
     versions: list[ImpactRow]
 
 
-def impact(registry: "Registry", target: str) -> ImpactView:
+def impact(repository: "Repository", target: str) -> ImpactView:
     """Every model version downstream of a node, with its state now, Production first.
 
     An artifact is part of the versions that contain it, so its impact starts at them.
     """
-    loaded = LineageGraph(registry)
+    loaded = LineageGraph(repository)
     matched = loaded.resolve(target)
     lifted = {  # where each walk starts, and the matched node it stands for
         source: node

@@ -7,7 +7,6 @@ import tarfile
 import pytest
 
 import mreg
-from mreg.integrity import verify
 from mreg.lifecycle import State
 from mreg.remotes.bundle import BundleSide, InvalidBundle, write_bundle
 from mreg.remotes.plan import Diverged
@@ -19,7 +18,7 @@ from test_remote_transfer import _registry_with_history
 
 
 def _bundle(registry, target, *refs):
-    side = RegistrySide(registry)
+    side = RegistrySide(registry.repository)
     return write_bundle(target, side, plan_transfer(side, None, list(refs)))
 
 
@@ -40,13 +39,13 @@ def test_a_bundle_applied_on_a_fresh_registry_verifies_and_pulls_the_same_bytes(
     assert set(toc["models"]["M1"]["versions"]) == {"v1", "v2"} and len(toc["models"]["M1"]["events"]) == 1
     there = mreg.init(str(tmp_path / "there"))
     with BundleSide(tmp_path / "rec.mreg") as bundle:
-        report = transfer(bundle, RegistrySide(there))
+        report = transfer(bundle, RegistrySide(there.repository))
     assert report.moved["manifests"] == 2 and report.moved["blobs"] == 2
-    assert verify(mreg.open(str(tmp_path / "there")), deep=True).ok
+    assert mreg.open(str(tmp_path / "there")).verify(deep=True).ok
     mreg.open(str(tmp_path / "there")).pull("M1@v2", tmp_path / "out")
     assert (tmp_path / "out" / "weights.bin").read_bytes() == b"M1 v2 weights"
     with BundleSide(tmp_path / "rec.mreg") as bundle:
-        again = transfer(bundle, RegistrySide(mreg.open(str(tmp_path / "there"))))
+        again = transfer(bundle, RegistrySide(mreg.open(str(tmp_path / "there")).repository))
     assert again.moved["manifests"] == again.moved["events"] == again.moved["blobs"] == 0
 
 
@@ -60,7 +59,7 @@ def test_a_tampered_bundle_is_refused_before_anything_is_written(tmp_path):
     mreg.init(str(tmp_path / "there"))
     before = snapshot(tmp_path / "there")
     with pytest.raises(InvalidBundle) as refusal:
-        transfer(BundleSide(tmp_path / "bad.mreg"), RegistrySide(mreg.open(str(tmp_path / "there"))))
+        transfer(BundleSide(tmp_path / "bad.mreg"), RegistrySide(mreg.open(str(tmp_path / "there")).repository))
     assert refusal.value.exit_code == 5 and "hashes to" in refusal.value.message
     assert snapshot(tmp_path / "there") == before
 
@@ -68,11 +67,11 @@ def test_a_tampered_bundle_is_refused_before_anything_is_written(tmp_path):
 def test_applying_over_a_diverged_history_is_refused(tmp_path):
     here = _registry_with_history(str(tmp_path / "here"), tmp_path)
     there = mreg.init(str(tmp_path / "there"))
-    transfer(RegistrySide(here), RegistrySide(there))
+    transfer(RegistrySide(here.repository), RegistrySide(there.repository))
     here.promote("M1@v1", State.CANDIDATE)
     _bundle(here, tmp_path / "rec.mreg", "M1")
     mreg.open(str(tmp_path / "there")).promote("M1@v2", State.EXPERIMENTATION)
     before = snapshot(tmp_path / "there")
     with pytest.raises(Diverged), BundleSide(tmp_path / "rec.mreg") as bundle:
-        transfer(bundle, RegistrySide(mreg.open(str(tmp_path / "there"))))
+        transfer(bundle, RegistrySide(mreg.open(str(tmp_path / "there")).repository))
     assert snapshot(tmp_path / "there") == before

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 import mreg
-from mreg.integrity import verify
 from mreg.lifecycle import State
 from mreg.manifest import ModelSpec
 from mreg.remotes.plan import Diverged, VersionConflict
@@ -26,7 +25,7 @@ def _registry_with_history(url, tmp_path, model="M1", versions=("v1", "v2")):
 
 
 def _push(source, destination, *refs, **options):
-    return transfer(RegistrySide(source), RegistrySide(destination), list(refs), **options)
+    return transfer(RegistrySide(source.repository), RegistrySide(destination.repository), list(refs), **options)
 
 
 def test_a_push_to_an_empty_registry_copies_everything_and_it_verifies(tmp_path):
@@ -34,7 +33,7 @@ def test_a_push_to_an_empty_registry_copies_everything_and_it_verifies(tmp_path)
     there = mreg.init(str(tmp_path / "there"))
     report = _push(here, there)
     assert report.moved == {"models": 1, "manifests": 2, "events": 1, "blobs": 2, "bytes": 26}
-    assert verify(mreg.open(str(tmp_path / "there"))).ok
+    assert mreg.open(str(tmp_path / "there")).verify().ok
     assert snapshot(tmp_path / "there") == {k: v for k, v in snapshot(tmp_path / "here").items()}
     again = _push(here, mreg.open(str(tmp_path / "there")))
     assert again.moved == {"models": 0, "manifests": 0, "events": 0, "blobs": 0, "bytes": 0}
@@ -85,4 +84,4 @@ def test_a_partial_push_stops_the_chain_before_an_event_naming_a_version_left_be
     there = mreg.init(str(tmp_path / "there"))
     report = _push(here, there, "M1@v1")
     assert report.moved["manifests"] == 1 and report.moved["events"] == 1
-    assert verify(mreg.open(str(tmp_path / "there"))).ok
+    assert mreg.open(str(tmp_path / "there")).verify().ok

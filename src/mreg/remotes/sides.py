@@ -8,13 +8,17 @@ store about one blob at a time.
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 from mreg.artifacts import blob_digests
 from mreg.errors import ModelNotFound
 from mreg.events import StoredEvent
 from mreg.remotes.plan import ModelSide
+from mreg.repository import archive_locations
 from mreg.store.blobs import digest_bytes
+
+if TYPE_CHECKING:
+    from mreg.repository import Repository
 
 
 class Side(Protocol):
@@ -42,24 +46,24 @@ def moves_of(history: list[StoredEvent]) -> tuple[frozenset[str], ...]:
 
 def archived_versions(history: list[StoredEvent]) -> set[str]:
     """Versions whose blobs an archive event moved to another store (they travel by reference)."""
-    return {record.version for stored in history if stored.event.archived_to for record in stored.event.changes}
+    return set(archive_locations(history))
 
 
 class RegistrySide:
     """A registry as one end of a transfer."""
 
-    def __init__(self, registry) -> None:
-        self.registry = registry
-        self.url = registry.storage.url
+    def __init__(self, repository: "Repository") -> None:
+        self.repository = repository
+        self.url = repository.storage.url
         self._files: dict[str, object] = {}
         self._sizes: dict[str, int] | None = None
 
     def model_ids(self) -> list[str]:
-        return self.registry.model_ids()
+        return self.repository.model_ids()
 
     def files(self, model: str):
         if model not in self._files:
-            self._files[model] = self.registry.model_files(model)
+            self._files[model] = self.repository.model_files(model)
         return self._files[model]
 
     def model(self, model: str) -> ModelSide | None:
@@ -75,15 +79,15 @@ class RegistrySide:
         )
 
     def read(self, path: str) -> bytes:
-        return self.registry.storage.read(path)
+        return self.repository.storage.read(path)
 
     def blob_sizes(self) -> dict[str, int]:
         if self._sizes is None:  # one listing of objects/ per transfer
-            self._sizes = {digest: info.size for digest, info in self.registry.blobs.all_objects().items()}
+            self._sizes = {digest: info.size for digest, info in self.repository.blobs.all_objects().items()}
         return self._sizes
 
     def blob_chunks(self, digest: str) -> Iterator[bytes]:
-        return self.registry.blobs.iter_verified(digest)
+        return self.repository.blobs.iter_verified(digest)
 
     def referenced_blobs(self, model: str, versions: tuple[str, ...], seqs: tuple[int, ...]) -> set[str]:
         files = self.files(model)
@@ -91,7 +95,7 @@ class RegistrySide:
         found: set[str] = set()
         for version in versions:
             if version not in moved:
-                found |= blob_digests(self.registry.blobs, files.manifests[version].manifest.artifacts)
+                found |= blob_digests(self.repository.blobs, files.manifests[version].manifest.artifacts)
         for seq in seqs:
             found.update(proof.digest for proof in files.events[seq - 1].event.evidence if proof.digest)
         return found

@@ -117,7 +117,7 @@ def _report(source: Side, destination: RegistrySide, plan: Plan, dry_run: bool, 
 def _copy_blobs(source: Side, destination: RegistrySide, digests: tuple[str, ...], progress: Progress | None) -> list[tuple[str, MregError]]:
     def copy(digest: str) -> tuple[str, MregError] | None:
         try:
-            stored = destination.registry.blobs.put_chunks(source.blob_chunks(digest), progress)
+            stored = destination.repository.blobs.put_chunks(source.blob_chunks(digest), progress)
         except MregError as exc:
             return digest, exc
         if stored.digest != digest:  # cannot happen unless the source lied about a name
@@ -131,7 +131,7 @@ def _copy_blobs(source: Side, destination: RegistrySide, digests: tuple[str, ...
 def _create_checked(destination: RegistrySide, path: str, data: bytes, on_clash: Callable[[], MregError]) -> None:
     """Create ``path``; a name taken by the same bytes is fine, by other bytes a conflict."""
     try:
-        destination.registry.storage.create(path, data)
+        destination.repository.storage.create(path, data)
     except AlreadyExists:
         if destination.read(path) != data:
             raise on_clash() from None
@@ -160,7 +160,7 @@ def _copy_model(source: Side, destination: RegistrySide, plan: ModelPlan) -> Non
         _create_checked(destination, path, _source_bytes(source, path, side.events[seq - 1], model),
                         lambda: Diverged(model, seq))
     if plan.replace_spec:
-        destination.registry.storage.replace(spec_path, _source_bytes(source, spec_path, side.spec, model))
+        destination.repository.storage.replace(spec_path, _source_bytes(source, spec_path, side.spec, model))
 
 
 def execute(source: Side, destination: RegistrySide, plan: Plan, dry_run: bool = False,

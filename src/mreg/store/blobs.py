@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from mreg.codec import TREE_LIMITS, load_json
+from mreg.codec import digest_bytes as digest_bytes  # the store's name for it, kept for callers
 from mreg.errors import CorruptObject, IntegrityError, InvalidManifest, PathNotFound, UsageError
 from mreg.layout import OBJECTS, digest_of_path, is_digest, object_path
 from mreg.paths import paths_problem

@@ -11,7 +11,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 # ground modules import nothing above errors; the store may lean on them
-GROUND = {"mreg.errors", "mreg.names", "mreg.clock", "mreg.codec", "mreg.layout"}
+GROUND = {"mreg.errors", "mreg.names", "mreg.clock", "mreg.codec", "mreg.layout", "mreg.paths"}
 # what the CLI may import besides itself: the facade, results, errors, ground modules, the
 # pure vocabulary a user types or reads (documents, states, baselines, diffs), and renderers
 CLI_ALLOWED = GROUND | {

@@ -79,6 +79,15 @@ def store(blobs: BlobStore, sources: list[Source], progress: Progress | None = N
     return artifacts
 
 
+def store_bytes(blobs: BlobStore, files: dict[str, bytes]) -> list[Artifact]:
+    """Artifacts that arrive as bytes (a tracking system's artifacts), stored like files."""
+    artifacts = []
+    for name, data in files.items():
+        stored = blobs.put_bytes(data)
+        artifacts.append(Artifact(path=name, kind="file", digest=stored.digest, size=stored.size))
+    return artifacts
+
+
 def blob_digests(blobs: BlobStore, artifacts: list[Artifact]) -> set[str]:
     """Every blob the artifacts occupy: files, trees and the trees' entries. A tree whose
     listing is missing contributes only its own digest (verify reports it)."""

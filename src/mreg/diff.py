@@ -1,7 +1,8 @@
 """What changed between two versions, section by section, and how their metrics compare.
 
 Sections: metadata (the manifest's descriptive fields), architecture, datasets (by name),
-parameters, environment (interpreter, platform, packages added/removed/upgraded/downgraded),
+parameters, environment (interpreter, platform, lock files, git commit, and packages
+added/removed/upgraded/downgraded in PEP 440 order),
 artifacts (by path, compared by digest), and a metric table in which B is judged against
 its model's baselines with A as the reference (``gates.judge_metric``), so a diff answers
 "would B regress if it replaced A?". Registration time, registrant and seal always differ
@@ -17,12 +18,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mreg import gates
-from mreg.manifest import Baseline, VersionManifest
+from mreg.manifest import Baseline, Environment, VersionManifest
 from mreg.names import natural_key
 
 Change = Literal["added", "removed", "changed"]
 PackageMove = Literal["added", "removed", "upgraded", "downgraded", "changed"]
 METADATA_FIELDS = ("training_period", "key_change", "notes", "parents", "run", "model_card")
+ENVIRONMENT_FIELDS = ("python", "implementation", "platform", "source")
 SECTIONS = ("metadata", "architecture", "datasets", "parameters", "environment", "artifacts", "metrics")
 
 
@@ -167,6 +169,17 @@ def _metric_rows(a: dict[str, float], b: dict[str, float], baselines: list[Basel
     return rows
 
 
+def _environment_facts(environment: Environment) -> dict[str, Any]:
+    """The environment besides its packages, one comparable value per key: ``git.commit``,
+    ``lock:requirements.txt`` (its digest)."""
+    facts = {key: getattr(environment, key) for key in ENVIRONMENT_FIELDS if getattr(environment, key) is not None}
+    if environment.git:
+        facts.update({"git.commit": environment.git.commit, "git.dirty": environment.git.dirty})
+    facts.update({f"lock:{lock.path}": lock.digest for lock in environment.lock_files})
+    facts.update({f"url:{name}": url for name, url in environment.urls.items()})
+    return facts
+
+
 def diff_versions(a: VersionManifest, b: VersionManifest, baselines: list[Baseline]) -> VersionDiff:
     """Compare manifest ``a`` with ``b``; ``baselines`` judge B's metrics with A as reference."""
     data_a, data_b = a.to_data(), b.to_data()
@@ -179,7 +192,6 @@ def diff_versions(a: VersionManifest, b: VersionManifest, baselines: list[Baseli
             flat.update({f"{key}.{sub}": item for sub, item in value.items()} if isinstance(value, dict) else {key: value})
         return flat
 
-    env_a, env_b = data_a.get("environment", {}), data_b.get("environment", {})
     return VersionDiff(
         a=a.ref,
         b=b.ref,
@@ -187,7 +199,7 @@ def diff_versions(a: VersionManifest, b: VersionManifest, baselines: list[Baseli
         architecture=_item_changes(data_a.get("architecture", []), data_b.get("architecture", []), "component"),
         datasets=_item_changes(data_a.get("datasets", []), data_b.get("datasets", []), "name"),
         parameters=_value_changes(a.parameters, b.parameters),
-        environment=_value_changes(picked(env_a, ("python", "platform")), picked(env_b, ("python", "platform"))),
+        environment=_value_changes(_environment_facts(a.environment), _environment_facts(b.environment)),
         packages=_package_changes(a.environment.packages, b.environment.packages),
         artifacts=_item_changes(data_a.get("artifacts", []), data_b.get("artifacts", []), "path"),
         metrics=_metric_rows(a.metrics, b.metrics, baselines),

@@ -20,7 +20,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from mreg.manifest import Environment, GitState, LockFile
-from mreg.store.blobs import digest_bytes
+from mreg.codec import digest_bytes
 
 LOCK_FILE_PATTERNS = ("requirements*.txt", "uv.lock", "poetry.lock", "pylock.toml", "pylock.*.toml",
                       "environment.yml", "environment.yaml", "Pipfile.lock", "conda-lock.yml")
@@ -102,10 +102,9 @@ def git_state(root: Path) -> GitState | None:
 def requirements(environment: Environment) -> str:
     """A pinned requirements file: ``name==version`` per distribution (``name @ url`` for one
     installed from a direct URL), with the interpreter and platform it was captured on."""
-    header = [
-        "# Pinned by mreg from a captured environment.",
-        f"# python {environment.python or 'unknown'} ({environment.implementation or 'unknown'}) on {environment.platform or 'unknown'}",
-    ]
+    interpreter = " ".join(filter(None, ["python", environment.python, environment.implementation and f"({environment.implementation})",
+                                         environment.platform and f"on {environment.platform}"]))
+    header = ["# Pinned by mreg from a recorded environment.", f"# {interpreter}"]
     if environment.git:
         header.append(f"# git {environment.git.commit}{' (dirty)' if environment.git.dirty else ''}")
     lines = [

@@ -20,17 +20,18 @@ from mreg.errors import (
     Conflict,
     MissingDependency,
     MregError,
+    NotFound,
     UsageError,
 )
 from mreg.events import ChangeRecord, Event, Evidence
 from mreg.gates import GateReport
 from mreg.layout import model_path, object_path, version_path
 from mreg.lifecycle import Change, State
-from mreg.manifest import ModelSpec, RegistryConfig, VersionManifest
-from mreg.names import check_name, parse_ref
+from mreg.manifest import Environment, ModelSpec, RegistryConfig, VersionManifest
+from mreg.names import check_name, natural_key, parse_ref
+from mreg.provenance import parameters_from_file, with_provenance
 from mreg.repository import ModelFiles, Repository
 from mreg.results import (
-    CardView,
     EventResult,
     GcReport,
     LogEntry,
@@ -46,9 +47,11 @@ from mreg.store import Storage, open_storage
 from mreg.store.blobs import BlobStore, Progress
 
 if TYPE_CHECKING:
+    from mreg.card.facts import CardFacts
     from mreg.diff import VersionDiff
     from mreg.judge.pipeline import JudgeReport
     from mreg.lineage.graph import Direction, ImpactView, LineageView
+
 
 class Registry:
     """One method per command, over a ``Repository`` (the read model)."""
@@ -187,13 +190,35 @@ class Registry:
         parents: list[str] = (),
         metrics: dict[str, float] | None = None,
         progress: Progress | None = None,
+        from_metaflow: str | None = None,
+        run_artifacts: list[str] = (),
+        datasets_from: dict[str, str] | None = None,
+        capture_env: bool = False,
+        parameters: Any = None,
+        parameters_source: str = "parameters",
     ) -> VersionView:
-        """Store artifacts, then create the version manifest exclusively: that write registers it."""
+        """Store artifacts, then create the version manifest exclusively: that write registers it.
+
+        ``from_metaflow`` (a run's pathspec: its ``run_artifacts`` are stored, ``datasets_from``
+        maps dataset names to its values), a captured environment and ``parameters`` (a
+        mapping) are laid over the manifest data (``provenance.with_provenance``). The run is
+        read, and every input checked, before anything is stored."""
         model, version = parse_ref(ref)
         files = self.repository.model_files(model)
         if version in files.manifests or self.storage.exists(version_path(model, version)):
             raise AlreadyExists(f"{model}@{version}", "versions are immutable; register a new version")
-        data = dict(manifest or {})
+        run = None
+        if from_metaflow:
+            from mreg.integrations.metaflow import read_run
+
+            run = read_run(from_metaflow, list(run_artifacts), datasets_from)
+        environment = None
+        if capture_env:
+            from mreg.environment import capture
+
+            environment = capture()
+        flat = parameters_from_file(parameters, parameters_source) if parameters is not None else None
+        data = with_provenance(dict(manifest or {}), run, environment, flat)
         for key, expected in (("model", model), ("version", version)):
             if data.setdefault(key, expected) != expected:
                 raise UsageError(f"manifest says {key} {data[key]!r}, but the command names {expected!r}")
@@ -203,7 +228,7 @@ class Registry:
         source = f"manifest for {model}@{version}"
         draft = VersionManifest.from_data(data, source)  # validate before storing anything
         sources = artifacts.collect(list(artifact_sources))
-        stored = artifacts.store(self.blobs, sources, progress)
+        stored = artifacts.store(self.blobs, sources, progress) + artifacts.store_bytes(self.blobs, run.files if run else {})
         new_names = {artifact.path for artifact in stored}
         if new_names & {artifact.path for artifact in draft.artifacts}:
             raise UsageError("an -a artifact has the same name as one in the manifest file")
@@ -363,19 +388,43 @@ class Registry:
             files, version, "check", files.spec.baselines, None if reference == version else reference, metrics
         )
 
-    def card(self, ref: str) -> CardView:
-        """Everything a model card shows, the version checked against production (or, for the
+    def card(self, ref: str) -> "CardFacts":
+        """What the version's model card may state, checked against production (or, for the
         production version itself, against the version it was derived from)."""
+        from mreg.card.facts import CardFacts, HistoryRow, Transition
+
         model, version = parse_ref(ref)
         files = self.repository.model_files(model)
         stored = files.manifest(version)
+        state = files.state()
         own_parents = [p for p in stored.manifest.parents if "@" not in p and p in files.manifests]
-        against = own_parents[0] if files.state().serving == version and own_parents else None
-        return CardView(
-            model=files.spec.to_data(), manifest=stored.manifest.to_data(),
-            status=files.state().state_of(version).value, manifest_digest=stored.digest,
-            check=self.check(ref, against).model_dump(mode="json"),
+        against = own_parents[0] if state.serving == version and own_parents else None
+        return CardFacts(
+            model=files.spec, manifest=stored.manifest, status=state.state_of(version).value,
+            manifest_digest=stored.digest, check=self.check(ref, against),
+            history=[HistoryRow(version=row.version, status=row.status, training_period=row.training_period,
+                                key_change=row.key_change, registered_at=row.registered_at)
+                     for row in self.show_model(model).versions],
+            transitions=[
+                Transition(seq=e.event.seq, time=e.event.time, source=change.from_.value, target=change.to.value,
+                           actor=e.event.actor, reason=e.event.reason, forced=e.event.forced, evidence=e.event.evidence)
+                for e in files.events for change in e.event.changes if change.version == version
+            ],
+            derived=sorted((v for v, m in files.manifests.items() if version in m.manifest.parents), key=natural_key),
         )
+
+    def environment(self, ref: str) -> Environment:
+        """The environment recorded for the version (``register --capture-env`` or its run)."""
+        manifest = self.manifest(ref)
+        if manifest.environment == Environment():
+            raise NotFound(f"{manifest.ref} has no recorded environment (register with --capture-env)")
+        return manifest.environment
+
+    def requirements(self, ref: str) -> str:
+        """The recorded environment as a pinned requirements file."""
+        from mreg.environment import requirements
+
+        return requirements(self.environment(ref))
 
     def diff(self, ref_a: str, ref_b: str) -> "VersionDiff":
         """What changed from A to B, section by section; B's metrics are judged by its model's

@@ -55,16 +55,6 @@ class VersionView(Result):
     manifest_digest: str
 
 
-class CardView(Result):
-    """What a model card shows: the model, the manifest, its state and its baseline check."""
-
-    model: dict[str, Any]
-    manifest: dict[str, Any]
-    status: str
-    manifest_digest: str
-    check: dict[str, Any]
-
-
 class LogEntry(Result):
     time: str
     model: str

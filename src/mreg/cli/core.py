@@ -9,7 +9,7 @@ import typer
 
 from mreg.cli import complete, output, session
 from mreg.cli.application import app
-from mreg.cli.inputs import parse_metrics, read_mapping
+from mreg.cli.inputs import parse_metrics, read_document, read_mapping
 from mreg.cli.session import command
 from mreg.errors import ExitCode, UsageError
 from mreg.names import check_name, parse_ref
@@ -117,27 +117,59 @@ def register(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to create.", autocompletion=complete.version_refs),
     manifest: Optional[Path] = typer.Option(None, "--manifest", "-f", help="YAML with the version's metadata."),
     artifact: List[str] = typer.Option(
-        [], "--artifact", "-a", help="A file, directory or URL (stored by reference) to attach (repeatable)."
+        [], "--artifact", "-a",
+        help="A file, directory or URL (stored by reference) to attach; with --from-metaflow, a run artifact's name (repeatable).",
     ),
     parent: List[str] = typer.Option([], "--parent", help="A parent version: VERSION or MODEL@VERSION (repeatable)."),
     metric: List[str] = typer.Option([], "--metric", "-m", help="An offline metric NAME=VALUE (repeatable)."),
+    from_metaflow: Optional[str] = typer.Option(
+        None, "--from-metaflow", metavar="FLOW/RUN[/STEP]",
+        help="Record this Metaflow run (pathspec, parameters, tags, user, times, code package) and take -a artifacts from it.",
+    ),
+    dataset_from: List[str] = typer.Option(
+        [], "--dataset-from", metavar="DATASET=NAME",
+        help="With --from-metaflow: the run's artifact or parameter NAME gives DATASET's snapshot (repeatable).",
+    ),
+    capture_env: bool = typer.Option(
+        False, "--capture-env", help="Record this interpreter's environment: packages, platform, lock files, git commit."
+    ),
+    params: Optional[Path] = typer.Option(None, "--params", help="A YAML or JSON file of the version's parameters."),
     as_json: bool = JSON,
 ) -> None:
     """Register a version: artifacts are hashed and stored once by sha256, the manifest is written once.
 
-    Example: mreg register MDL-REC@v12.5 -f v12.5.yaml -a model.pt -a embeddings/ -m engagement_rate=0.31
+    Example: mreg register MDL-REC@v12.5 --from-metaflow TrainFlow/1712/train -a model -a eval --capture-env
     """
     data = read_mapping(manifest, "manifest") if manifest else None
+    parameters = read_document(params, "parameters file") if params else None
+    if dataset_from and not from_metaflow:
+        raise UsageError("--dataset-from maps a Metaflow run's values; add --from-metaflow")
+    datasets = _pairs(dataset_from, "--dataset-from", "DATASET=NAME")
+    local = [] if from_metaflow else artifact  # with --from-metaflow, -a names the run's artifacts
     registry = session.registry()
-    total = sum(_local_size(source) for source in artifact)
+    total = sum(_local_size(source) for source in local)
     with output.progress("storing", total or None) as advance:
-        view = registry.register(ref, data, artifact, parent, parse_metrics(metric), advance)
+        view = registry.register(
+            ref, data, local, parent, parse_metrics(metric), advance, from_metaflow=from_metaflow,
+            run_artifacts=artifact if from_metaflow else [], datasets_from=datasets, capture_env=capture_env,
+            parameters=parameters, parameters_source=str(params),
+        )
     if as_json:
         output.emit_json(view.to_json_data())
         return
     stored = view.manifest.get("artifacts", [])
     size = sum(entry["size"] for entry in stored)
     output.line(f"registered {ref} ({len(stored)} artifacts, {size} bytes)")
+
+
+def _pairs(values: list[str], option: str, shape: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key.strip() or not item.strip():
+            raise UsageError(f"{option} expects {shape}, got {value!r}")
+        pairs[key.strip()] = item.strip()
+    return pairs
 
 
 def _local_size(source: str) -> int:
@@ -174,20 +206,53 @@ def show(
 @command(app)
 def card(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version.", autocompletion=complete.version_refs),
+    format: str = typer.Option("md", "--format", help="md (Markdown with Hugging Face front matter) or html (one self-contained page)."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the card to this file instead of stdout."),
     as_json: bool = JSON,
 ) -> None:
-    """Print a version's model card as Markdown: intended use, limitations, fairness, metrics
-    against baselines, training data, provenance. Deterministic, so it can be committed.
+    """Write a version's model card from registry facts only: intended use, limitations, fairness,
+    architecture, training data and lineage, dependencies, parameters, environment, metrics
+    against baselines, version history and every gate verdict on the path to production.
+    Deterministic, so it can be committed and reviewed.
 
-    Example: mreg card MDL-REC@v12.4 > docs/model-card.md
+    Example: mreg card MDL-REC@v12.4 --format html -o model-card.html
     """
-    from mreg.card import render_markdown
+    from mreg.card import FORMATS, render
 
-    view = session.registry().card(ref)
+    if format not in FORMATS:
+        raise UsageError(f"unknown card format {format!r} ({', '.join(FORMATS)})")
+    facts = session.registry().card(ref)
     if as_json:
-        output.emit_json(view.to_json_data())
+        output.emit_json(facts.model_dump(mode="json", by_alias=True))
+    elif out:
+        _write_file(out, render(facts, format))
     else:
-        output.write(render_markdown(view))
+        output.write(render(facts, format))
+
+
+def _write_file(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+@command(app)
+def env(
+    ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version.", autocompletion=complete.version_refs),
+    format: str = typer.Option("requirements", "--format", help="requirements (pinned, for pip install -r) or json."),
+) -> None:
+    """Print the environment a version was trained with, to recreate it.
+
+    Example: mreg env MDL-REC@v12.5 --format requirements > requirements.txt && pip install -r requirements.txt
+    """
+    if format not in ("requirements", "json"):
+        raise UsageError(f"unknown environment format {format!r} (requirements, json)")
+    registry = session.registry()
+    if format == "json":
+        output.emit_json(registry.environment(ref).to_data())
+    else:
+        output.write(registry.requirements(ref))
 
 
 @command(app)

@@ -50,6 +50,7 @@ def render_model(view: ModelView) -> None:
 
 def render_version(view: VersionView) -> None:
     manifest = view.manifest
+    run = manifest.get("run", {})
     output.heading(f"{manifest['model']}@{manifest['version']}  ({output.state_title(view.status)})")
     output.fields([
         ("Training period", manifest.get("training_period")),
@@ -57,7 +58,7 @@ def render_version(view: VersionView) -> None:
         ("Notes", manifest.get("notes")),
         ("Parents", ", ".join(manifest.get("parents", []))),
         ("Registered", " by ".join(filter(None, [manifest.get("registered_at"), manifest.get("registered_by")]))),
-        ("Run", " ".join(str(v) for v in manifest.get("run", {}).values())),
+        ("Run", " ".join(filter(None, [run.get("pathspec") or run.get("url"), run.get("system") and f"({run['system']})"]))),
         ("Manifest digest", view.manifest_digest),
     ])
     _section_table("Architecture", manifest.get("architecture", []), ["component", "role", "framework"])
@@ -67,17 +68,39 @@ def render_version(view: VersionView) -> None:
     )
     _mapping_table("Metrics", manifest.get("metrics", {}))
     _mapping_table("Parameters", manifest.get("parameters", {}))
-    environment = manifest.get("environment", {})
-    _mapping_table(
-        "Environment",
-        {**{k: v for k, v in environment.items() if k != "packages"}, **environment.get("packages", {})},
-    )
+    _mapping_table("Environment", _environment_rows(manifest.get("environment", {})))
+    _mapping_table("Training Run", _run_rows(run))
+    _section_table("Run Artifacts", run.get("artifacts", []), ["name", "path", "sha"])
     card = manifest.get("model_card", {})
     if card:
         output.line()
         output.heading("Model Card")
         output.fields([(key.replace("_", " ").capitalize(), value) for key, value in card.items()])
     _section_table("Artifacts", manifest.get("artifacts", []), ["path", "kind", "size", "digest", "url"])
+
+
+def _environment_rows(environment: dict[str, Any]) -> dict[str, Any]:
+    """Interpreter facts, git state, lock-file digests, then every package with its version."""
+    rows = {key: environment[key] for key in ("python", "implementation", "platform", "source") if key in environment}
+    if "git" in environment:
+        rows["git"] = environment["git"]["commit"] + (" (dirty)" if environment["git"]["dirty"] else "")
+    rows.update({f"lock {lock['path']}": lock["digest"] for lock in environment.get("lock_files", [])})
+    urls = environment.get("urls", {})
+    rows.update({name: f"{version} ({urls[name]})" if name in urls else version
+                 for name, version in environment.get("packages", {}).items()})
+    return rows
+
+
+def _run_rows(run: dict[str, Any]) -> dict[str, Any]:
+    """What the tracking system said about the run, beyond the pathspec shown above."""
+    rows = {key: run[key] for key in ("flow", "run_id", "step", "user", "started_at", "finished_at") if key in run}
+    if run.get("steps"):
+        rows["steps"] = " -> ".join(run["steps"])
+    if run.get("tags"):
+        rows["tags"] = ", ".join(run["tags"])
+    if run.get("code_package"):
+        rows["code package"] = run["code_package"]["sha"]
+    return rows
 
 
 def _section_table(title: str, rows: list[dict[str, Any]], keys: list[str]) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import pickle
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,22 +24,10 @@ from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sd
 
 from mreg.errors import MissingDependency, RunNotFound, RunNotUsable, UsageError
 from mreg.manifest import CodePackage, Dataset, Environment, RunArtifact, RunRef
+from mreg.provenance import RunRecord, flatten_parameters
 
 HIDDEN_PARAMETERS = {"name"}  # Metaflow stores the flow's name among the parameters
 DATASET_FIELDS = set(Dataset.model_fields)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a registration takes from a run: the run reference, its parameters (and configs,
-    flattened to dotted keys), the chosen artifacts as ``{file name: bytes}``, the datasets
-    mapped from its values, and its @pypi/@conda environment when it had one."""
-
-    run: RunRef
-    parameters: dict[str, Any]
-    files: dict[str, bytes]
-    datasets: list[dict[str, Any]] = field(default_factory=list)
-    environment: Environment | None = None
 
 
 def read_run(pathspec: str, artifacts: list[str], datasets: dict[str, str] | None = None) -> RunRecord:
@@ -113,23 +100,7 @@ def _parameters(run) -> dict[str, Any]:
         task = run["_parameters"].task
     except KeyError:
         return {}
-    return dict(sorted(_flatten({a.id: a.data for a in task if a.id not in HIDDEN_PARAMETERS}).items()))
-
-
-def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        elif isinstance(value, (list, tuple)) and all(_is_scalar(item) for item in value):
-            flat[f"{prefix}{key}"] = list(value)
-        else:
-            flat[f"{prefix}{key}"] = value if _is_scalar(value) else repr(value)
-    return flat
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
+    return flatten_parameters({a.id: a.data for a in task if a.id not in HIDDEN_PARAMETERS})
 
 
 def _artifact_files(task, names: list[str]) -> tuple[dict[str, bytes], list[RunArtifact]]:
@@ -177,15 +148,6 @@ def _mapped_dataset(name: str, source: str, values: dict[str, Any], pathspec: st
             raise UsageError(f"{pathspec}: {source!r} has fields a dataset does not: {', '.join(unknown)}")
         return {**value, "name": name}
     return {"name": name, "snapshot": str(value)}
-
-
-def merge_datasets(rows: list[dict[str, Any]], mapped: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The manifest's dataset rows with the run's mapped fields laid over them by name; a name
-    the manifest lacks is added."""
-    by_name = {row["name"]: dict(row) for row in rows}
-    for row in mapped:
-        by_name[row["name"]] = {**by_name.get(row["name"], {}), **row}
-    return list(by_name.values())
 
 
 def _code_package(run) -> CodePackage | None:

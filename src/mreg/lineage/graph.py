@@ -19,7 +19,8 @@ produced_by    run -> version                 manifest ``run.pathspec`` (else ``
 Node ids are stable strings: ``model:MDL-REC``, ``version:MDL-REC@v12.4``,
 ``dataset:Member interaction history``, ``dataset:Member interaction history@2025-10-31``
 (a snapshot, keyed by ``snapshot`` else ``digest``), ``service:Kafka``,
-``artifact:sha256:<hex>``, ``run:TrainFlow/1842``.
+``artifact:sha256:<hex>``, ``run:TrainFlow/1842``. A run node carries the run's ``flow``,
+``steps`` and ``user`` when the manifest recorded them (``register --from-metaflow``).
 
 Services are endpoints outside the registry: a walk reaches them but does not continue
 through them into other models (a hub such as Kafka would otherwise put every model
@@ -108,7 +109,7 @@ def add_model(graph: nx.DiGraph, files: "ModelFiles") -> None:
         run_id = manifest.run.pathspec or manifest.run.url
         if run_id:
             run = f"run:{run_id}"
-            graph.add_node(run, type="run", label=run_id, system=manifest.run.system, url=manifest.run.url)
+            graph.add_node(run, **_run_attributes(manifest.run, run_id))
             _add_edge(graph, run, node, "produced_by")
         for artifact in manifest.artifacts:
             target = f"artifact:{artifact.digest}"
@@ -120,6 +121,15 @@ def add_model(graph: nx.DiGraph, files: "ModelFiles") -> None:
 
 def _add_edge(graph: nx.DiGraph, source: str, target: str, kind: str, role: str | None = None) -> None:
     graph.add_edge(source, target, type=kind, **({"role": role} if role else {}))
+
+
+def _run_attributes(run, run_id: str) -> dict:
+    """A run node: its id, and the flow and steps that produced the version when recorded."""
+    steps = " -> ".join(run.steps)
+    attributes = {"type": "run", "label": f"{run_id}\n{steps}" if steps else run_id, "system": run.system, "url": run.url}
+    if run.flow:
+        attributes.update(flow=run.flow, steps=list(run.steps), step=run.step, user=run.user)
+    return attributes
 
 
 def _service(graph: nx.DiGraph, name: str) -> str:

@@ -154,6 +154,8 @@ def _tree_label(node: str, data: dict, edge: str | None, seen: bool):
         text.append(f" {data['name']}")
     if data["type"] == "artifact":
         text.append(f" {', '.join(data['paths'])}")
+    if data["type"] == "run" and data.get("steps"):
+        text.append(f" steps {' -> '.join(data['steps'])}")
     if seen:
         text.append(" (above)", style="dim")
     return text

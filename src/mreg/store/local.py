@@ -80,11 +80,11 @@ class LocalStaged:
             self._file.write(chunk)
 
     def commit(self, path: str) -> bool:
-        final = self._storage.path_of(path)
-        if os.path.lexists(final):  # stored before: skip the fsync of bytes we are about to drop
-            self.abort()
-            return False
         try:
+            final = self._storage.path_of(path)
+            if os.path.lexists(final):  # stored before: skip the fsync of bytes we are about to drop
+                self.abort()
+                return False
             with os_errors("writing", final):
                 self._file.flush()
                 os.fsync(self._file.fileno())

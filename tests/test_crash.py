@@ -59,7 +59,7 @@ def _check_after_kill(registry: Path, registered: set[str]) -> set[str]:
                           capture_output=True, text=True, env=ENV, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     opened = mreg.open(str(registry))
-    present = {version for version in opened.model_files("M").manifests}
+    present = set(opened.repository.model_files("M").manifests)
     assert registered <= present, f"lost {registered - present}"
     strays = [p for p in registry.rglob("*") if p.is_file() and p.name.startswith(".tmp-") and ".tmp" not in p.parent.parts]
     assert strays == []

@@ -164,7 +164,8 @@ def referenced_digests(repository: Repository, exclude: tuple[str, str] | None =
 
 def collect_garbage(repository: Repository, dry_run: bool = False, grace: int | None = None) -> GcReport:
     """Delete unreferenced blobs older than ``grace`` seconds (a registration in flight writes
-    its blobs before its manifest, so young unreferenced blobs are left alone)."""
+    its blobs before its manifest, so young unreferenced blobs are left alone), and the
+    temporaries killed writers left under ``.tmp/`` older than that too."""
     grace = repository.config.policy.gc_grace_seconds if grace is None else grace
     referenced = referenced_digests(repository)
     objects = repository.blobs.all_objects()
@@ -173,7 +174,9 @@ def collect_garbage(repository: Repository, dry_run: bool = False, grace: int | 
     if not dry_run:
         for digest in doomed:
             repository.blobs.storage.delete(object_path(digest))
+    sweep = getattr(repository.storage, "sweep_temporaries", None)  # local stores; S3 expires .tmp/ by rule
+    temporaries = sweep(cutoff) if sweep is not None and not dry_run else []
     return GcReport(
         dry_run=dry_run, kept=len(objects) - len(doomed), removed=doomed,
-        bytes_freed=sum(objects[d].size for d in doomed),
+        bytes_freed=sum(objects[d].size for d in doomed), temporaries=temporaries,
     )

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from mreg import layout, lifecycle
 from mreg.codec import load_yaml
-from mreg.errors import AlreadyExists, InvalidManifest, ModelNotFound, RegistryNotFound, VersionNotFound
+from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNotFound, RegistryNotFound, VersionNotFound
 from mreg.events import Event, StoredEvent
 from mreg.lifecycle import ModelState
 from mreg.manifest import FORMAT_VERSION, ModelSpec, RegistryConfig, VersionManifest
@@ -22,6 +22,19 @@ from mreg.names import check_name, natural_key
 from mreg.store import FileInfo, Storage, is_local, open_storage
 from mreg.store.blobs import BlobStore
 from mreg.store.cache import FileCache
+
+
+class UnreadableFile(IntegrityError):
+    """A registry file that does not parse within the codec's limits: damaged or planted."""
+
+
+def load_stored(raw: bytes, path: str) -> Any:
+    """``load_yaml`` for a file read from the registry: a failure is exit 5, not 2, since
+    no user input is wrong; the stored file is."""
+    try:
+        return load_yaml(raw, path)
+    except InvalidManifest as exc:
+        raise UnreadableFile(exc.message) from None
 
 
 class StoredManifest:
@@ -73,7 +86,7 @@ class Repository:
         self.storage = storage
         self.config = config
         self.blobs = BlobStore(self._blob_storage(config.blob_store))
-        self._cache = FileCache(storage, load_yaml)
+        self._cache = FileCache(storage, load_stored)
 
     def _blob_storage(self, url: str | None) -> Storage:
         if url is None:
@@ -102,7 +115,8 @@ class Repository:
         storage = open_storage(url)
         if not storage.exists(layout.CONFIG):
             raise RegistryNotFound(url)
-        config = RegistryConfig.from_yaml(storage.read(layout.CONFIG), f"{url}/{layout.CONFIG}")
+        where = f"{url}/{layout.CONFIG}"
+        config = RegistryConfig.from_data(load_stored(storage.read(layout.CONFIG), where), where)
         if config.format != FORMAT_VERSION:
             raise InvalidManifest(layout.CONFIG, f"format {config.format} is not supported")
         return cls(storage, config)

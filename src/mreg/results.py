@@ -117,6 +117,7 @@ class GcReport(Result):
     kept: int
     removed: list[str]
     bytes_freed: int
+    temporaries: list[str] = []  # stale files under .tmp/ (killed writers), removed past the grace period
 
 
 class TransferReport(Result):

@@ -11,7 +11,7 @@ from mreg.cli import complete, output, session
 from mreg.cli.application import app
 from mreg.cli.inputs import parse_metrics, read_document, read_mapping
 from mreg.cli.session import command
-from mreg.errors import ExitCode, UsageError
+from mreg.errors import IntegrityError, UsageError
 from mreg.names import check_name, parse_ref
 
 JSON = typer.Option(False, "--json", help="Print JSON (stable keys, see README) instead of text.")
@@ -323,7 +323,7 @@ def verify(
             f"{report.objects} objects{' re-hashed' if deep else ''}"
         )
     if not report.ok:
-        raise typer.Exit(int(ExitCode.INTEGRITY))
+        raise IntegrityError(f"verify found {len(report.problems)} problems (listed on stdout)")
 
 
 @command(app)
@@ -345,6 +345,8 @@ def gc(
     for digest in report.removed:
         output.line(f"{'would remove' if dry_run else 'removed'} {digest}")
     output.line(f"{len(report.removed)} blobs ({report.bytes_freed} bytes) {'to free' if dry_run else 'freed'}; {report.kept} kept")
+    if report.temporaries:
+        output.line(f"{len(report.temporaries)} stale temporary files removed from .tmp/")
 
 
 @command(app)

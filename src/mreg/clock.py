@@ -28,6 +28,11 @@ def actor() -> str:
         return "unknown"
 
 
+def stamp(who: str | None = None, when: datetime | None = None) -> tuple[str, str]:
+    """(actor, time) to record: the given ones (an importer keeps its source's), else now's."""
+    return who or actor(), format_time(when or now())
+
+
 def format_time(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z, to the second: one spelling for every stored time."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -47,7 +47,7 @@ class Event(Document):
     schema_version: int = SCHEMA_VERSION
     model: Name
     seq: int = Field(ge=1)
-    action: Literal["promote", "rollback", "deprecate", "archive", "monitor"]
+    action: Literal["promote", "rollback", "deprecate", "archive", "monitor", "import"]
     changes: list[ChangeRecord] = Field(min_length=1)
     actor: str
     time: str

@@ -315,12 +315,13 @@ class VersionManifest(Document):
     run: RunRef = RunRef()
     model_card: ModelCard = ModelCard()
     artifacts: list[Artifact] = []
+    tags: dict[str, str] = {}
     registered_by: str | None = None
     registered_at: str | None = None
     seal: Digest | None = None  # sha256 of this manifest without the seal: edits are detectable
 
     _known_schema = field_validator("schema_version")(lambda cls, value: _check_schema(value))
-    _sort_metrics = field_validator("metrics", "parameters")(
+    _sort_metrics = field_validator("metrics", "parameters", "tags")(
         lambda cls, value: _sorted_mapping(value)
     )
 

@@ -167,11 +167,13 @@ class Registry:
 
     # -- writing: models and versions --------------------------------------------------
 
-    def add_model(self, spec: ModelSpec) -> ModelView:
+    def add_model(self, spec: ModelSpec, by: str | None = None, at: datetime | None = None) -> ModelView:
+        """Add a model; ``by``/``at`` keep an importer's source actor and time instead of now's."""
         path = model_path(spec.id)
         if self.storage.exists(path):
             raise AlreadyExists(f"model {spec.id}", "edit it with 'mreg model update'")
-        spec = spec.model_copy(update={"added_by": clock.actor(), "added_at": clock.format_time(clock.now())})
+        added_by, added_at = clock.stamp(by, at)
+        spec = spec.model_copy(update={"added_by": added_by, "added_at": added_at})
         self.storage.create(path, spec.to_yaml())
         return self.show_model(spec.id)
 
@@ -196,13 +198,16 @@ class Registry:
         capture_env: bool = False,
         parameters: Any = None,
         parameters_source: str = "parameters",
+        by: str | None = None,
+        at: datetime | None = None,
     ) -> VersionView:
         """Store artifacts, then create the version manifest exclusively: that write registers it.
 
         ``from_metaflow`` (a run's pathspec: its ``run_artifacts`` are stored, ``datasets_from``
         maps dataset names to its values), a captured environment and ``parameters`` (a
         mapping) are laid over the manifest data (``provenance.with_provenance``). The run is
-        read, and every input checked, before anything is stored."""
+        read, and every input checked, before anything is stored. ``by``/``at`` record an
+        importer's source actor and time instead of now's."""
         model, version = parse_ref(ref)
         files = self.repository.model_files(model)
         if version in files.manifests or self.storage.exists(version_path(model, version)):
@@ -229,6 +234,7 @@ class Registry:
         draft = VersionManifest.from_data(data, source)  # validate before storing anything
         sources = artifacts.collect(list(artifact_sources))
         stored = artifacts.store(self.blobs, sources, progress) + artifacts.store_bytes(self.blobs, run.files if run else {})
+        registered_by, registered_at = clock.stamp(by, at)
         new_names = {artifact.path for artifact in stored}
         if new_names & {artifact.path for artifact in draft.artifacts}:
             raise UsageError("an -a artifact has the same name as one in the manifest file")
@@ -236,8 +242,8 @@ class Registry:
             {
                 **draft.to_data(),
                 "artifacts": [a.to_data() for a in [*draft.artifacts, *stored]],
-                "registered_by": clock.actor(),
-                "registered_at": clock.format_time(clock.now()),
+                "registered_by": registered_by,
+                "registered_at": registered_at,
             },
             source,
         ).sealed()
@@ -292,8 +298,13 @@ class Registry:
         forced: bool = False,
         evidence: Callable[[ModelFiles, list[Change]], list[Evidence]] | None = None,
         archived_to: str | None = None,
+        by: str | None = None,
+        at: datetime | None = None,
     ) -> EventResult:
-        """Plan against the freshest history and append one event; retried if another writer won."""
+        """Plan against the freshest history and append one event; retried if another writer won.
+
+        ``at`` (an importer's source time) is raised to the previous event's time if older,
+        so a chain's times never go backwards (``status --at`` reads a prefix by time)."""
         if forced and not reason:
             raise UsageError("--force needs --reason: forced changes must say why")
 
@@ -306,9 +317,12 @@ class Registry:
                                 "manifest": files.manifest(c.version).digest})
                 for c in changes
             ]
+            actor, time = clock.stamp(by, at)
+            if files.events and files.events[-1].event.time > time:
+                time = files.events[-1].event.time
             return Event(
-                model=model, action=action, changes=records, actor=clock.actor(),
-                time=clock.format_time(clock.now()), reason=reason, forced=forced,
+                model=model, action=action, changes=records, actor=actor,
+                time=time, reason=reason, forced=forced,
                 evidence=proofs, archived_to=archived_to, **events.next_links(files.events),
             )
 
@@ -472,6 +486,17 @@ class Registry:
             return lifecycle.plan_rollback(files.state(), version, to)
 
         return self._append(model, "rollback", planner, reason, force)
+
+    def import_state(self, ref: str, target: State, reason: str, by: str, at: datetime) -> EventResult:
+        """Record a state another registry gave a version (``mreg import``): forced, since the
+        source's stages need not follow mreg's table, and stamped with the source's actor and time."""
+        model, version = parse_ref(ref)
+
+        def planner(files: ModelFiles) -> list[Change]:
+            files.manifest(version)
+            return lifecycle.plan_forced(files.state(), version, target)
+
+        return self._append(model, "import", planner, reason, forced=True, by=by, at=at)
 
     def deprecate(self, ref: str, reason: str | None = None) -> EventResult:
         return self._move(ref, State.DEPRECATED, "deprecate", reason)

@@ -28,6 +28,15 @@ class _Checker:
         self.repository = repository
         self.problems: list[Problem] = []
         self.counts = {"models": 0, "versions": 0, "events": 0}
+        self._remote_stores: list[tuple[BlobStore, set[str]]] | None = None
+
+    def on_remote(self, digest: str) -> BlobStore | None:
+        """A remote's blob store holding ``digest`` (each remote's objects/ listed once, when first needed)."""
+        if self._remote_stores is None:
+            from mreg.remotes.commands import remote_blob_stores
+
+            self._remote_stores = [(store, set(store.all_objects())) for store in remote_blob_stores(self.repository)]
+        return next((store for store, held in self._remote_stores if digest in held), None)
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(path=path, message=message))
@@ -103,24 +112,33 @@ class _Checker:
                     self.fail(stored.path, f"not a lifecycle transition: {exc.message}")
             state.apply(event.as_changes())
 
+    def holder(self, blobs: BlobStore, digest: str, archived: bool) -> BlobStore | None:
+        """Where a blob is: here, else (not for archived versions) on a remote; None if nowhere."""
+        if blobs.has(digest):
+            return blobs
+        return None if archived else self.on_remote(digest)
+
     def blobs_of(self, manifest: VersionManifest, archive_url: str | None) -> None:
+        """Every blob of the version exists here or on a remote (a clone holds none until pulled)."""
         blobs = BlobStore(open_storage(archive_url)) if archive_url else self.repository.blobs
         where = version_path(manifest.model, manifest.version)
+        nowhere = " here or on any remote" if self.repository.config.remotes and not archive_url else ""
         for artifact in manifest.artifacts:
             if artifact.kind == "external":
                 continue
-            if not blobs.has(artifact.digest):
-                self.fail(object_path(artifact.digest), f"missing blob of {manifest.ref} artifact {artifact.path} ({where})")
+            holder = self.holder(blobs, artifact.digest, bool(archive_url))
+            if holder is None:
+                self.fail(object_path(artifact.digest), f"missing blob of {manifest.ref} artifact {artifact.path} ({where}){nowhere}")
                 continue
             if artifact.kind == "tree":
                 try:
-                    entries = blobs.tree_entries(artifact.digest)
+                    entries = holder.tree_entries(artifact.digest)
                 except CorruptObject as exc:
                     self.fail(object_path(artifact.digest), exc.message)
                     continue
                 for entry in entries:
-                    if not blobs.has(entry["digest"]):
-                        self.fail(object_path(entry["digest"]), f"missing blob of {manifest.ref} {artifact.path}/{entry['path']}")
+                    if self.holder(blobs, entry["digest"], bool(archive_url)) is None:
+                        self.fail(object_path(entry["digest"]), f"missing blob of {manifest.ref} {artifact.path}/{entry['path']}{nowhere}")
 
 
 def verify(repository: Repository, model: str | None = None, deep: bool = False) -> VerifyReport:
@@ -162,21 +180,33 @@ def referenced_digests(repository: Repository, exclude: tuple[str, str] | None =
     return referenced
 
 
-def collect_garbage(repository: Repository, dry_run: bool = False, grace: int | None = None) -> GcReport:
+def collect_garbage(
+    repository: Repository, dry_run: bool = False, grace: int | None = None, include_unpushed: bool = False
+) -> GcReport:
     """Delete unreferenced blobs older than ``grace`` seconds (a registration in flight writes
     its blobs before its manifest, so young unreferenced blobs are left alone), and the
-    temporaries killed writers left under ``.tmp/`` older than that too."""
+    temporaries killed writers left under ``.tmp/`` older than that too.
+
+    In a registry with remotes, a blob no remote holds is kept unless ``include_unpushed``:
+    it may be the only copy of something a remote's history still needs."""
     grace = repository.config.policy.gc_grace_seconds if grace is None else grace
     referenced = referenced_digests(repository)
     objects = repository.blobs.all_objects()
     cutoff = time.time() - grace
     doomed = sorted(d for d, info in objects.items() if d not in referenced and info.modified <= cutoff)
+    unpushed: list[str] = []
+    if repository.config.remotes and not include_unpushed and doomed:
+        from mreg.remotes.commands import blobs_on_remotes
+
+        held = blobs_on_remotes(repository)
+        unpushed = [d for d in doomed if d not in held]
+        doomed = [d for d in doomed if d in held]
     if not dry_run:
         for digest in doomed:
             repository.blobs.storage.delete(object_path(digest))
     sweep = getattr(repository.storage, "sweep_temporaries", None)  # local stores; S3 expires .tmp/ by rule
     temporaries = sweep(cutoff) if sweep is not None and not dry_run else []
     return GcReport(
-        dry_run=dry_run, kept=len(objects) - len(doomed), removed=doomed,
+        dry_run=dry_run, kept=len(objects) - len(doomed), removed=doomed, kept_unpushed=unpushed,
         bytes_freed=sum(objects[d].size for d in doomed), temporaries=temporaries,
     )

@@ -97,7 +97,10 @@ class RegistryConfig(Document):
     format: int = FORMAT_VERSION
     hash: Literal["sha256"] = "sha256"
     blob_store: str | None = None
+    remotes: dict[str, str] = {}  # name -> registry URL (mreg remote add), as DVC's config
     policy: Policy = Policy()
+
+    _sort_remotes = field_validator("remotes")(lambda cls, value: _sorted_mapping(value))
 
 
 class Dependency(Document):

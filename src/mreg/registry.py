@@ -12,7 +12,7 @@ from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from mreg import artifacts, clock, events, gates, lifecycle
+from mreg import artifacts, clock, events, gates, layout, lifecycle
 from mreg.codec import dump_json, load_yaml
 from mreg.errors import (
     AlreadyExists,
@@ -44,6 +44,7 @@ from mreg.results import (
     VersionView,
 )
 from mreg.store import Storage, open_storage
+from mreg.store.storage import is_local
 from mreg.store.blobs import BlobStore, Progress
 
 if TYPE_CHECKING:
@@ -74,9 +75,24 @@ class Registry:
     # -- opening -----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, url: str, blob_store: str | None = None) -> "Registry":
-        """Lay out a new registry at ``url``; refuses a place that already holds one."""
-        return cls(Repository.create(url, blob_store))
+    def create(cls, url: str, blob_store: str | None = None, remotes: dict[str, str] | None = None) -> "Registry":
+        """Lay out a new registry at ``url``; refuses a place that already holds one.
+
+        In a git work tree (or with a remote) ``objects/`` is git-ignored: blobs belong in a
+        blob store or remote, not in git history (docs/remotes.md)."""
+        registry = cls(Repository.create(url, blob_store, remotes))
+        if remotes or (is_local(registry.storage.url) and _in_git_work_tree(Path(registry.storage.url))):
+            from mreg.remotes.commands import ignore_blobs_in_git
+
+            ignore_blobs_in_git(registry)
+        return registry
+
+    def update_config(self, **changes) -> RegistryConfig:
+        """Rewrite mreg.yaml with ``changes`` (e.g. remotes); the only mutable field of mreg.yaml's kind."""
+        config = RegistryConfig.from_data({**self.config.to_data(), **changes}, layout.CONFIG)
+        self.storage.replace(layout.CONFIG, config.to_yaml())
+        self.repository.config = config
+        return config
 
     @classmethod
     def open(cls, url: str) -> "Registry":
@@ -276,13 +292,59 @@ class Registry:
             owner.manifest(parent_version)
 
     def pull(self, ref: str, directory: Path, progress: Progress | None = None) -> PullResult:
-        """Write a version's artifacts under ``directory``, every byte checked against its digest."""
+        """Write a version's artifacts under ``directory``, every byte checked against its digest.
+
+        Blobs missing here (a clone fetches no blobs) are first copied from the remotes, verified."""
         manifest = self.manifest(ref)
         blobs = self._blobs_for(manifest)
+        if blobs is self.blobs and self.config.remotes:
+            from mreg.remotes.commands import fetch_missing_blobs
+
+            fetch_missing_blobs(self, _needed_blobs(self, manifest.artifacts))
         pulled = artifacts.materialize(blobs, manifest.artifacts, directory, progress)
         return PullResult(
             ref=manifest.ref, directory=str(directory), files=pulled, bytes=sum(f.size for f in pulled)
         )
+
+    # -- remotes (docs/remotes.md; the work is in mreg.remotes.commands) ------------------
+
+    def remote_add(self, name: str, url: str) -> dict[str, str]:
+        from mreg.remotes import commands
+
+        return commands.remote_add(self, name, url)
+
+    def remote_remove(self, name: str) -> dict[str, str]:
+        from mreg.remotes import commands
+
+        return commands.remote_remove(self, name)
+
+    def push(self, refs: list[str] = (), remote: str | None = None, dry_run: bool = False, progress=None):
+        """Copy versions and events to a remote: blobs, manifests, events; fast-forward only."""
+        from mreg.remotes import commands
+
+        return commands.push(self, refs, remote, dry_run, progress)
+
+    def fetch(self, models: list[str] = (), remote: str | None = None, dry_run: bool = False):
+        """Bring a remote's new versions and events here (blobs come on demand, with pull)."""
+        from mreg.remotes import commands
+
+        return commands.fetch(self, models, remote, dry_run)
+
+    @classmethod
+    def clone(cls, url: str, directory: str):
+        from mreg.remotes import commands
+
+        return commands.clone(url, directory)
+
+    def bundle_create(self, target: Path, refs: list[str]) -> dict:
+        from mreg.remotes import commands
+
+        return commands.bundle_create(self, target, refs)
+
+    def bundle_apply(self, path: Path, dry_run: bool = False, progress=None):
+        from mreg.remotes import commands
+
+        return commands.bundle_apply(self, path, dry_run, progress)
 
     def _blobs_for(self, manifest: VersionManifest) -> BlobStore:
         return self.repository.blobs_for(self.repository.model_files(manifest.model), manifest.version)
@@ -583,11 +645,12 @@ class Registry:
 
         return verify(self.repository, model, deep)
 
-    def gc(self, dry_run: bool = False, grace: int | None = None) -> GcReport:
-        """Remove blobs no version or event references, older than ``grace`` seconds."""
+    def gc(self, dry_run: bool = False, grace: int | None = None, include_unpushed: bool = False) -> GcReport:
+        """Remove blobs no version or event references, older than ``grace`` seconds (with
+        remotes: only those some remote holds, unless ``include_unpushed``)."""
         from mreg.integrity import collect_garbage
 
-        return collect_garbage(self.repository, dry_run, grace)
+        return collect_garbage(self.repository, dry_run, grace, include_unpushed)
 
     # -- lineage -----------------------------------------------------------------------
 
@@ -620,6 +683,11 @@ def _lineage_graph():
     return graph
 
 
+def _in_git_work_tree(directory: Path) -> bool:
+    """Whether ``directory`` (or a parent) holds ``.git``, as git itself looks upward."""
+    return any((folder / ".git").exists() for folder in (directory, *directory.parents))
+
+
 def _reference_version(files: ModelFiles, baselines: list, exclude: str) -> str | None:
     """The version a relative tolerance compares against: the baselines' ``reference``
     (``production`` means the serving version), skipping the version under test."""
@@ -645,6 +713,15 @@ def _current(files: ModelFiles) -> tuple[str | None, str | None]:
     state = files.state()
     version = state.serving or (list(files.manifests)[-1] if files.manifests else None)
     return (version, state.state_of(version).value) if version else (None, None)
+
+
+def _needed_blobs(registry: "Registry", artifacts_: list) -> set[str]:
+    """Blobs a pull reads: files and trees, and the entries of trees (listings fetched first)."""
+    from mreg.remotes.commands import fetch_missing_blobs
+
+    tops = {a.digest for a in artifacts_ if a.kind != "external"}
+    fetch_missing_blobs(registry, tops)
+    return tops | artifacts.blob_digests(registry.blobs, artifacts_)
 
 
 def _change_data(record: ChangeRecord) -> dict[str, str]:

@@ -98,10 +98,10 @@ class Repository:
     # -- opening -----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, url: str, blob_store: str | None = None) -> "Repository":
+    def create(cls, url: str, blob_store: str | None = None, remotes: dict[str, str] | None = None) -> "Repository":
         """Lay out a new registry at ``url``; refuses a place that already holds one."""
         storage = open_storage(url)
-        config = RegistryConfig(blob_store=blob_store)
+        config = RegistryConfig(blob_store=blob_store, remotes=remotes or {})
         if storage.exists(layout.CONFIG):
             raise AlreadyExists(f"a registry at {url}")
         repository = cls(storage, config)  # opens the blob store first, so a bad URL writes nothing

@@ -118,6 +118,7 @@ class GcReport(Result):
     removed: list[str]
     bytes_freed: int
     temporaries: list[str] = []  # stale files under .tmp/ (killed writers), removed past the grace period
+    kept_unpushed: list[str] = []  # unreferenced, but no remote holds them (gc --include-unpushed)
 
 
 class TransferReport(Result):

@@ -6,10 +6,10 @@ scipy) are imported inside the commands that need them, so ``mreg --help`` stays
 
 from __future__ import annotations
 
-from mreg.cli import core, gate_cmds, import_cmds, lifecycle_cmds, lineage_cmds  # command modules register on app
+from mreg.cli import core, gate_cmds, import_cmds, lifecycle_cmds, lineage_cmds, remote_cmds  # command modules register on app
 from mreg.cli.application import app
 
-__all__ = ["app", "main", "core", "gate_cmds", "import_cmds", "lifecycle_cmds", "lineage_cmds"]
+__all__ = ["app", "main", "core", "gate_cmds", "import_cmds", "lifecycle_cmds", "lineage_cmds", "remote_cmds"]
 
 
 def main() -> None:

@@ -332,19 +332,23 @@ def gc(
     grace: Optional[int] = typer.Option(
         None, "--grace", help="Keep unreferenced blobs younger than this many seconds (default: policy, 3600)."
     ),
+    include_unpushed: bool = typer.Option(
+        False, "--include-unpushed", help="With remotes: also remove unreferenced blobs that no remote holds."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Remove blobs that no version references (older than the grace period, so in-flight registrations survive).
 
-    Example: mreg gc --dry-run
+    With remotes, a blob no remote holds is kept unless --include-unpushed. Example: mreg gc --dry-run
     """
-    report = session.registry().gc(dry_run, grace)
+    report = session.registry().gc(dry_run, grace, include_unpushed)
     if as_json:
         output.emit_json(report.to_json_data())
         return
     for digest in report.removed:
         output.line(f"{'would remove' if dry_run else 'removed'} {digest}")
-    output.line(f"{len(report.removed)} blobs ({report.bytes_freed} bytes) {'to free' if dry_run else 'freed'}; {report.kept} kept")
+    unpushed = f" ({len(report.kept_unpushed)} only here, on no remote)" if report.kept_unpushed else ""
+    output.line(f"{len(report.removed)} blobs ({report.bytes_freed} bytes) {'to free' if dry_run else 'freed'}; {report.kept} kept{unpushed}")
     if report.temporaries:
         output.line(f"{len(report.temporaries)} stale temporary files removed from .tmp/")
 

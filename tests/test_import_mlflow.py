@@ -11,7 +11,6 @@ import pytest
 pytest.importorskip("mlflow")
 
 import mreg
-from mreg.integrity import verify
 
 from conftest import Cli, snapshot, write
 
@@ -87,7 +86,7 @@ def test_an_mlflow_store_imports_with_its_history_and_a_second_import_is_a_no_op
     assert {entry.reason for entry in history} == {
         "imported from MLflow: stage Archived", "imported from MLflow: stage Production", "imported from MLflow: alias challenger"}
     assert all(entry.actor == "MLflow" and entry.time.startswith("20") for entry in history)
-    assert verify(registry).ok
+    assert registry.verify().ok
 
     before = snapshot(url)
     again = json.loads(cli.ok("import", "mlflow", "--tracking-uri", mlflow_store, "--map", "challenger=canary", "--json"))

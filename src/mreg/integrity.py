@@ -33,7 +33,7 @@ class _Checker:
     def on_remote(self, digest: str) -> BlobStore | None:
         """A remote's blob store holding ``digest`` (each remote's objects/ listed once, when first needed)."""
         if self._remote_stores is None:
-            from mreg.remotes.commands import remote_blob_stores
+            from mreg.remotes.stores import remote_blob_stores
 
             self._remote_stores = [(store, set(store.all_objects())) for store in remote_blob_stores(self.repository)]
         return next((store for store, held in self._remote_stores if digest in held), None)
@@ -196,7 +196,7 @@ def collect_garbage(
     doomed = sorted(d for d, info in objects.items() if d not in referenced and info.modified <= cutoff)
     unpushed: list[str] = []
     if repository.config.remotes and not include_unpushed and doomed:
-        from mreg.remotes.commands import blobs_on_remotes
+        from mreg.remotes.stores import blobs_on_remotes
 
         held = blobs_on_remotes(repository)
         unpushed = [d for d in doomed if d not in held]

@@ -44,7 +44,7 @@ from mreg.results import (
     VersionView,
 )
 from mreg.store import Storage, open_storage
-from mreg.store.storage import is_local
+from mreg.store import is_local
 from mreg.store.blobs import BlobStore, Progress
 
 if TYPE_CHECKING:
@@ -305,6 +305,12 @@ class Registry:
         return PullResult(
             ref=manifest.ref, directory=str(directory), files=pulled, bytes=sum(f.size for f in pulled)
         )
+
+    def import_mlflow(self, tracking_uri: str, names: list[str] = (), alias_map: list[str] = ()):
+        """Import MLflow registered models (``alias_map``: ALIAS=STATE pairs); see docs/remotes.md."""
+        from mreg.integrations import mlflow
+
+        return mlflow.import_mlflow(self, tracking_uri, list(names), mlflow.parse_alias_map(list(alias_map)))
 
     # -- remotes (docs/remotes.md; the work is in mreg.remotes.commands) ------------------
 

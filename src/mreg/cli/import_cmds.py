@@ -30,10 +30,7 @@ def import_mlflow(
 
     Example: mreg import mlflow --tracking-uri sqlite:///mlflow.db --model rec --map champion=production
     """
-    from mreg.integrations.mlflow import import_mlflow as run_import, parse_alias_map
-
-    mapping = parse_alias_map(alias_map)
-    report = run_import(session.registry(), tracking_uri, list(model), mapping)
+    report = session.registry().import_mlflow(tracking_uri, list(model), list(alias_map))
     if as_json:
         output.emit_json(report.to_json_data())
         return

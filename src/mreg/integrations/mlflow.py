@@ -165,7 +165,7 @@ def _import_model(registry, client, tracking_uri, registered, alias_map, scratch
         plan.added_models.append(model)
     versions = sorted(_paged(client.search_model_versions, filter_string=f"name = '{registered.name}'"),
                       key=lambda version: int(version.version))
-    known = set(registry.model_files(model).manifests)
+    known = set(registry.repository.model_files(model).manifests)
     for version in versions:
         ref = f"{model}@v{version.version}"
         if f"v{version.version}" in known:
@@ -182,7 +182,7 @@ def _import_model(registry, client, tracking_uri, registered, alias_map, scratch
         plan.added_versions.append(ref)
     wanted = _wanted_states(registered, versions, alias_map)
     for number, (state, when, why) in sorted(wanted.items(), key=lambda item: (item[1][1], int(item[0]))):
-        files = registry.model_files(model)
+        files = registry.repository.model_files(model)
         version = f"v{number}"
         reason = f"imported from {SOURCE}: {why}"
         if files.state().state_of(version) == state or _already_imported(files, version, state, reason, format_time(when)):

@@ -9,12 +9,13 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Callable
 
-from mreg.errors import AlreadyExists, MregError, NotFound, UsageError
+from mreg.errors import AlreadyExists, NotFound, UsageError
 from mreg.names import check_name
 from mreg.remotes.sides import RegistrySide
 from mreg.remotes.transfer import execute, plan_transfer
 from mreg.results import TransferReport
-from mreg.store.blobs import BlobStore
+from mreg.remotes.stores import remote_blob_stores
+from mreg.repository import Repository
 
 # Given the bytes a transfer will move, a context yielding the per-chunk callback (a bar).
 ProgressFactory = Callable[[int], AbstractContextManager]
@@ -39,7 +40,7 @@ def remote_url(registry, name: str | None) -> str:
 
 def ignore_blobs_in_git(registry) -> bool:
     """Add ``objects/`` to a local registry's .gitignore; True if it was added."""
-    from mreg.store.storage import is_local
+    from mreg.store import is_local
 
     if not is_local(registry.storage.url):
         return False
@@ -52,16 +53,15 @@ def ignore_blobs_in_git(registry) -> bool:
 
 def open_or_create(url: str):
     """The registry at ``url``; a location that holds none becomes an empty registry (a first push)."""
-    from mreg.registry import Registry
     from mreg.errors import RegistryNotFound
 
     try:
-        return Registry.open(url)
+        return Repository.open(url)
     except RegistryNotFound:
         try:
-            return Registry.create(url)
+            return Repository.create(url)
         except AlreadyExists:  # another first push created it meanwhile
-            return Registry.open(url)
+            return Repository.open(url)
 
 
 def _run(source, destination, refs, with_blobs: bool, dry_run: bool, progress: ProgressFactory | None) -> TransferReport:
@@ -84,41 +84,35 @@ def push(registry, refs=(), remote: str | None = None, dry_run: bool = False,
          progress: ProgressFactory | None = None) -> TransferReport:
     url = remote_url(registry, remote)
     destination = _existing_or_empty(url) if dry_run else open_or_create(url)
-    return _run(RegistrySide(registry.repository), RegistrySide(destination.repository), refs, True, dry_run, progress)
+    return _run(RegistrySide(registry.repository), RegistrySide(destination), refs, True, dry_run, progress)
 
 
 def _existing_or_empty(url: str):
     """For a dry run: the remote as it is, or an empty one in memory, without creating it."""
     from mreg.errors import RegistryNotFound
     from mreg.manifest import RegistryConfig
-    from mreg.registry import Registry
-    from mreg.repository import Repository
     from mreg.store import open_storage
 
     try:
-        return Registry.open(url)
+        return Repository.open(url)
     except RegistryNotFound:
-        return Registry(Repository(open_storage(url), RegistryConfig()))
+        return Repository(open_storage(url), RegistryConfig())
 
 
 def fetch(registry, models=(), remote: str | None = None, dry_run: bool = False) -> TransferReport:
     """New versions and events from a remote; blobs stay there until a pull needs them."""
-    from mreg.registry import Registry
-
     for model in models:
         check_name("model id", model)
-    source = RegistrySide(Registry.open(remote_url(registry, remote)).repository)
+    source = RegistrySide(Repository.open(remote_url(registry, remote)))
     return _run(source, RegistrySide(registry.repository), models, False, dry_run, None)
 
 
 def clone(url: str, directory: str) -> TransferReport:
     """A new registry at ``directory`` with ``url`` as its origin, holding its manifests and events."""
-    from mreg.registry import Registry
-
-    source = RegistrySide(Registry.open(url).repository)  # refuse a URL with no registry before creating anything
-    registry = Registry.create(directory, remotes={"origin": url})
-    ignore_blobs_in_git(registry)
-    return _run(source, RegistrySide(registry.repository), (), False, False, None)
+    source = RegistrySide(Repository.open(url))  # refuse a URL with no registry before creating anything
+    repository = Repository.create(directory, remotes={"origin": url})
+    ignore_blobs_in_git(repository)
+    return _run(source, RegistrySide(repository), (), False, False, None)
 
 
 def remote_add(registry, name: str, url: str) -> dict[str, str]:
@@ -139,19 +133,6 @@ def remote_remove(registry, name: str) -> dict[str, str]:
     return registry.update_config(remotes={k: v for k, v in registry.config.remotes.items() if k != name}).remotes
 
 
-def remote_blob_stores(registry) -> list[BlobStore]:
-    """The blob stores of a registry's (or repository's) remotes that can be opened."""
-    from mreg.repository import Repository
-
-    stores = []
-    for name, url in sorted(registry.config.remotes.items()):
-        try:
-            stores.append(Repository.open(url).blobs)
-        except MregError:
-            continue  # an unreachable remote holds nothing we can count on
-    return stores
-
-
 def fetch_missing_blobs(registry, digests: set[str], progress=None) -> int:
     """Copy blobs the local store lacks from the first remote holding each, verified; returns how many."""
     missing = {d for d in digests if not registry.blobs.has(d)}
@@ -165,14 +146,6 @@ def fetch_missing_blobs(registry, digests: set[str], progress=None) -> int:
         if not missing:
             break
     return fetched
-
-
-def blobs_on_remotes(registry) -> set[str]:
-    """Every blob any reachable remote holds (one listing of each remote's objects/)."""
-    held: set[str] = set()
-    for store in remote_blob_stores(registry):
-        held |= set(store.all_objects())
-    return held
 
 
 def bundle_create(registry, target: Path, refs) -> dict:

@@ -35,6 +35,16 @@ release() {
 }
 
 at 2024-01-02 $mreg init "$target" >/dev/null
+# The example keeps its small blobs in git on purpose (init in a git work tree would ignore
+# objects/), so the tour works offline; say so in its .gitignore.
+cat > "$target/.gitignore" <<'GITIGNORE'
+# derived and temporary files; never the source of truth
+.cache/
+.tmp/
+# objects/ is deliberately NOT ignored here: this example's few small blobs live in git so
+# the tour works offline. A real registry keeps blobs in a remote (docs/remotes.md), and
+# 'mreg init' in a git work tree or 'mreg remote add' adds objects/ to .gitignore.
+GITIGNORE
 # the seed's inventory order is the order the models were added
 at 2024-01-02 run model add MDL-REC --from-file "$seed/models/MDL-REC.yaml"
 at 2024-01-03 run model add MDL-PERS --from-file "$seed/models/MDL-PERS.yaml"

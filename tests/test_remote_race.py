@@ -32,7 +32,8 @@ def test_concurrent_pushes_of_diverging_promotions_one_wins(round_, s3_url, tmp_
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
         for name in ("a", "b")
     ]
-    outcomes = [(push.wait(timeout=120), push.stderr.read()) for push in pushes]
+    outcomes = [(push.returncode, push.communicate(timeout=120)[1]) for push in pushes]
+    outcomes = [(push.returncode, err) for push, (_, err) in zip(pushes, outcomes)]
     codes = sorted(code for code, _ in outcomes)
     assert codes == [0, 4], outcomes
     loser = "ab"[[code for code, _ in outcomes].index(4)]

@@ -34,3 +34,16 @@ def test_refs():
     assert parse_ref("MDL-REC", version_required=False) == ("MDL-REC", None)
     with pytest.raises(InvalidName, match="MODEL@VERSION"):
         parse_ref("MDL-REC")
+
+
+def test_closest_prefers_another_case_then_the_nearest_spelling():
+    from mreg.names import closest
+
+    assert closest("churn", ["CHURN", "CHURNER"]) == "CHURN"
+    assert closest("MDL-RCE", ["MDL-REC", "MDL-EXP"]) == "MDL-REC"
+    assert closest("zzz", ["MDL-REC"]) is None
+
+
+def test_a_colon_for_the_at_is_named():
+    with pytest.raises(InvalidName, match="did you mean CHURN@v4"):
+        parse_ref("CHURN:v4", version_required=False)

@@ -88,15 +88,19 @@ class RegistryNotFound(NotFound):
 
 
 class ModelNotFound(NotFound):
-    def __init__(self, model: str) -> None:
-        super().__init__(f"model {model} not found (see 'mreg models')")
-        self.model = model
+    """``suggestion``: the existing model the user most likely meant (names.closest)."""
+
+    def __init__(self, model: str, suggestion: str | None = None) -> None:
+        hint = f"; did you mean {suggestion}?" if suggestion else ""
+        super().__init__(f"model {model} not found{hint} (see 'mreg models')")
+        self.model, self.suggestion = model, suggestion
 
 
 class VersionNotFound(NotFound):
-    def __init__(self, model: str, version: str) -> None:
-        super().__init__(f"version {model}@{version} not found (see 'mreg show {model}')")
-        self.model, self.version = model, version
+    def __init__(self, model: str, version: str, suggestion: str | None = None) -> None:
+        hint = f"; did you mean {model}@{suggestion}?" if suggestion else ""
+        super().__init__(f"version {model}@{version} not found{hint} (see 'mreg show {model}')")
+        self.model, self.version, self.suggestion = model, version, suggestion
 
 
 class NodeNotFound(NotFound):

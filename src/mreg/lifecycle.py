@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Iterable, Literal, NamedTuple
 
 from mreg.errors import InvalidTransition, UsageError
+from mreg.names import closest
 
 
 class State(StrEnum):
@@ -100,7 +101,9 @@ def parse_state(text: str) -> State:
         return State(text.lower())
     except ValueError:
         names = ", ".join(state.value for state in State)
-        raise UsageError(f"unknown state {text!r} (one of: {names})") from None
+        guess = closest(text, [state.value for state in State])
+        hint = f"; did you mean {guess}?" if guess else ""
+        raise UsageError(f"unknown state {text!r}{hint} (one of: {names})") from None
 
 
 class Change(NamedTuple):

@@ -59,7 +59,7 @@ class Document(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise InvalidManifest(source, _first_problem(exc)) from None
+            raise InvalidManifest(source, _describe(exc, cls, data)) from None
 
     @classmethod
     def from_yaml(cls, raw: bytes | str, source: str):
@@ -74,11 +74,41 @@ class Document(BaseModel):
         return self.model_copy(update={"seal": self.expected_seal()})
 
 
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "document"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {error['msg']}{more}"
+MAX_PROBLEMS = 8  # enough to fix a file in one go, few enough for one line
+
+
+def _describe(exc: ValidationError, kind: type, data: dict) -> str:
+    """Every problem (up to MAX_PROBLEMS) with its field path, and, when the file looks like
+    another kind of document, which one and what to do with it."""
+    errors = exc.errors()
+    problems = [f"{'.'.join(str(part) for part in error['loc']) or 'document'}: {_plain(error)}"
+                for error in errors[:MAX_PROBLEMS]]
+    if len(errors) > MAX_PROBLEMS:
+        problems.append(f"and {len(errors) - MAX_PROBLEMS} more")
+    text = f"{len(errors)} problems: " + "; ".join(problems) if len(errors) > 1 else problems[0]
+    guess = _looks_like(data)
+    if guess and guess[0] is not kind:
+        text += f" (this looks like {guess[1]}, not {_KIND_NAMES.get(kind, 'that document')}: {guess[2]})"
+    return text
+
+
+def _plain(error: dict) -> str:
+    return {"extra_forbidden": "unknown field", "missing": "required field missing"}.get(error["type"], error["msg"])
+
+
+def _looks_like(data: dict) -> tuple[type, str, str] | None:
+    """The document kind whose telltale fields ``data`` has, e.g. a model file's ``id`` and
+    ``name`` given where a version manifest was expected."""
+    telltales = [
+        (ModelSpec, {"id", "name"}, "a model file (model.yaml)", "add it with 'mreg model add ID --from-file FILE'"),
+        (VersionManifest, {"model", "version"}, "a version manifest",
+         "register it with 'mreg register MODEL@VERSION -f FILE'"),
+        (RegistryConfig, {"format", "hash"}, "a registry's mreg.yaml", "it configures the registry itself"),
+    ]
+    for kind, fields, name, action in telltales:
+        if fields <= data.keys():
+            return kind, name, action
+    return None
 
 
 def _sorted_mapping(value: dict[str, Any] | None) -> dict[str, Any]:
@@ -353,3 +383,6 @@ def _check_schema(value: int) -> int:
     if value != SCHEMA_VERSION:
         raise ValueError(f"unsupported schema_version {value} (this mreg reads {SCHEMA_VERSION})")
     return value
+
+
+_KIND_NAMES = {ModelSpec: "a model file", VersionManifest: "a version manifest", RegistryConfig: "mreg.yaml"}

@@ -7,7 +7,9 @@ so it is checked before anything touches the store: 1-128 characters of letters,
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from mreg.errors import InvalidName
@@ -21,6 +23,17 @@ def check_name(kind: str, value: str) -> str:
     if not NAME_PATTERN.fullmatch(value) or ".." in value:
         raise InvalidName(kind, value, GRAMMAR)
     return value
+
+
+def closest(value: str, candidates: Iterable[str]) -> str | None:
+    """The candidate a typo most likely meant: the same name in another case, else the
+    nearest by difflib's ratio (None when nothing is near)."""
+    candidates = list(candidates)
+    folded = {candidate.casefold(): candidate for candidate in candidates}
+    if value.casefold() in folded:
+        return folded[value.casefold()]
+    near = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.6)
+    return folded[near[0]] if near else None
 
 
 def natural_key(name: str) -> list:
@@ -39,12 +52,22 @@ class VersionRef(NamedTuple):
 def parse_ref(text: str, *, version_required: bool = True) -> tuple[str, str | None]:
     """Split ``MODEL@VERSION`` (or a bare ``MODEL`` when allowed) and check both names."""
     model, sep, version = text.partition("@")
+    if not sep:
+        _refuse_other_separators(text)
     check_name("model id", model)
     if not sep:
         if version_required:
             raise InvalidName("version reference", text, "expected MODEL@VERSION")
         return model, None
     return model, check_name("version", version)
+
+
+def _refuse_other_separators(text: str) -> None:
+    """``CHURN:v4`` (GTO and Docker write ``:``) or ``CHURN/v4`` most likely meant ``CHURN@v4``."""
+    for separator in ":/":
+        model, sep, version = text.partition(separator)
+        if sep and NAME_PATTERN.fullmatch(model) and NAME_PATTERN.fullmatch(version):
+            raise InvalidName("version reference", text, f"did you mean {model}@{version}? (MODEL@VERSION)")
 
 
 def parse_version_ref(text: str) -> VersionRef:

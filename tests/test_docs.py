@@ -41,3 +41,16 @@ def test_the_readme_tour_commands_run_on_the_example():
     assert len(commands) >= 6
     for command in commands:
         Cli(str(EXAMPLE)).ok(*command.split())
+
+
+def test_the_readme_python_example_runs(monkeypatch):
+    import doctest
+
+    monkeypatch.chdir(REPO)
+    text = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```pycon\n(.*?)```", text, re.S)
+    assert blocks
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for number, block in enumerate(blocks):
+        runner.run(parser.get_doctest(block, {}, f"README.md pycon block {number}", "README.md", 0))
+    assert runner.failures == 0 and runner.tries > 5

@@ -73,7 +73,7 @@ def test_every_edge_of_the_table_is_taken_by_a_command(lc, registry_url):
     lc.ok("rollback", "M")  # v2 Production -> Rollback, v1 Deprecated -> Production
     register(lc, "v3")
     walk(lc, "v3", *TO_PRODUCTION)
-    lc.ok("monitor", "M", "--metrics", "drifted.yaml")  # v3 Monitoring -> Retraining
+    assert lc("monitor", "M", "--metrics", "drifted.yaml").exit_code == 6  # v3 Monitoring -> Retraining: drift
     lc.ok("rollback", "M")  # v3 Retraining -> Rollback, v1 back
     lc.ok("monitor", "M", "--metrics", "healthy.yaml", "--scheduled")
     register(lc, "v4")  # Retraining -> Candidate: enters as candidate

@@ -18,9 +18,9 @@ from mreg.errors import (
     AlreadyExists,
     CheckFailed,
     Conflict,
-    MissingDependency,
     MregError,
     NotFound,
+    PathNotFound,
     UsageError,
 )
 from mreg.events import ChangeRecord, Event, Evidence
@@ -33,6 +33,8 @@ from mreg.provenance import parameters_from_file, with_provenance
 from mreg.repository import ModelFiles, Repository
 from mreg.results import (
     EventResult,
+    FindResult,
+    FoundVersion,
     GcReport,
     LogEntry,
     ModelSummary,
@@ -117,11 +119,16 @@ class Registry:
             versions=len(files.manifests),
         )
 
-    def models(self, status: State | None = None) -> list[ModelSummary]:
+    def models(self, status: State | str | None = None) -> list[ModelSummary]:
         """The inventory in the order models were added, current version and status folded from events."""
+        status = None if status is None else lifecycle.parse_state(status)
         every = sorted(self.repository.all_model_files(), key=lambda files: (files.spec.added_at or "", files.spec.id))
         rows = [self._summary(files) for files in every]
         return [row for row in rows if status is None or row.status == status.value]
+
+    def show(self, ref: str) -> ModelView | VersionView:
+        """``mreg show``: a model's view for ``MODEL``, a version's for ``MODEL@VERSION``."""
+        return self.show_version(ref) if "@" in ref else self.show_model(ref)
 
     def show_model(self, model: str) -> ModelView:
         files = self.repository.model_files(model)
@@ -132,6 +139,7 @@ class Registry:
                 version=version, training_period=stored.manifest.training_period,
                 key_change=stored.manifest.key_change, status=state.state_of(version).value,
                 notes=stored.manifest.notes, registered_at=stored.manifest.registered_at,
+                metrics=dict(stored.manifest.metrics),
             )
             for version, stored in files.manifests.items()
         ]
@@ -154,16 +162,24 @@ class Registry:
     def model_spec(self, model: str) -> ModelSpec:
         return self.repository.model_files(model).spec
 
-    def log(self, model: str | None = None) -> list[LogEntry]:
-        """Registrations and events interleaved by time, newest first."""
+    def log(self, target: str | None = None, since: datetime | None = None, limit: int | None = None) -> list[LogEntry]:
+        """Registrations and events interleaved by time, newest first; ``target`` is a model
+        or ``MODEL@VERSION`` (only what touched that version), ``since`` an instant."""
+        model, version = parse_ref(target, version_required=False) if target else (None, None)
         every = [self.repository.model_files(model)] if model else self.repository.all_model_files()
+        if version is not None:
+            every[0].manifest(version)  # an unknown version is an error, not an empty history
         entries = []
         for files in every:
-            for version, stored in files.manifests.items():
+            for stored in files.manifests.values():
                 entries.append(_registration_entry(stored.manifest))
             entries += [_event_entry(stored.event) for stored in files.events]
+        if version is not None:
+            entries = [entry for entry in entries if any(c["version"] == version for c in entry.changes)]
+        if since is not None:
+            entries = [entry for entry in entries if entry.time >= clock.format_time(since)]
         entries.sort(key=lambda entry: (entry.time, entry.model, entry.seq or 0), reverse=True)
-        return entries
+        return entries if limit is None else entries[:limit]
 
     def status(self, model: str, at: datetime | None = None) -> StatusView:
         """Each version's state now, or as it was at instant ``at``."""
@@ -204,7 +220,7 @@ class Registry:
         self,
         ref: str,
         manifest: dict[str, Any] | None = None,
-        artifact_sources: list[str] = (),
+        artifact_sources: list[str | Path] = (),
         parents: list[str] = (),
         metrics: dict[str, float] | None = None,
         progress: Progress | None = None,
@@ -225,6 +241,7 @@ class Registry:
         read, and every input checked, before anything is stored. ``by``/``at`` record an
         importer's source actor and time instead of now's."""
         model, version = parse_ref(ref)
+        artifact_sources = [str(source) for source in artifact_sources]
         files = self.repository.model_files(model)
         if version in files.manifests or self.storage.exists(version_path(model, version)):
             raise AlreadyExists(f"{model}@{version}", "versions are immutable; register a new version")
@@ -291,10 +308,11 @@ class Registry:
             owner = files if parent_model == files.spec.id else self.repository.model_files(parent_model)
             owner.manifest(parent_version)
 
-    def pull(self, ref: str, directory: Path, progress: Progress | None = None) -> PullResult:
+    def pull(self, ref: str, directory: str | Path, progress: Progress | None = None) -> PullResult:
         """Write a version's artifacts under ``directory``, every byte checked against its digest.
 
         Blobs missing here (a clone fetches no blobs) are first copied from the remotes, verified."""
+        directory = Path(directory)
         manifest = self.manifest(ref)
         blobs = self._blobs_for(manifest)
         if blobs is self.blobs and self.config.remotes:
@@ -405,9 +423,9 @@ class Registry:
     def promote(
         self,
         ref: str,
-        target: State,
+        target: State | str,
         reason: str | None = None,
-        evidence_file: Path | None = None,
+        evidence_file: str | Path | None = None,
         force: bool = False,
         metrics: dict[str, float] | None = None,
     ) -> EventResult:
@@ -417,6 +435,8 @@ class Registry:
         the gate. A failing gate raises ``CheckFailed`` unless ``force`` (which needs a reason).
         """
         model, version = parse_ref(ref)
+        target = lifecycle.parse_state(target)
+        evidence_file = None if evidence_file is None else Path(evidence_file)
 
         def planner(files: ModelFiles) -> list[Change]:
             files.manifest(version)
@@ -531,12 +551,13 @@ class Registry:
         stored = self.blobs.put_bytes(dump_json(report.model_dump(mode="json")).encode())
         return Evidence(kind=f"gate:{report.gate}", verdict=report.verdict, digest=stored.digest, summary=report.summary())
 
-    def _evidence_from_file(self, path: Path | None) -> list[Evidence]:
+    def _evidence_from_file(self, path: str | Path | None) -> list[Evidence]:
         """Keep an evidence file as a blob so the event can name it by digest."""
         if path is None:
             return []
+        path = Path(path)
         if not path.is_file():
-            raise UsageError(f"evidence file {path} does not exist")
+            raise PathNotFound(str(path))
         stored = self.blobs.put_file(path)
         return [Evidence(kind="file", digest=stored.digest, summary=path.name)]
 
@@ -601,7 +622,7 @@ class Registry:
         return sorted(mine - others)
 
     def monitor(
-        self, model: str, metrics: dict[str, float], source: Path | None = None, scheduled: bool = False
+        self, model: str, metrics: dict[str, float], source: str | Path | None = None, scheduled: bool = False
     ) -> EventResult:
         """A health check of the serving version against its baselines' alert thresholds.
 
@@ -658,15 +679,37 @@ class Registry:
 
         return collect_garbage(self.repository, dry_run, grace, include_unpushed)
 
+    # -- find --------------------------------------------------------------------------
+
+    def find(self, query: str | None = None, order_by: str | None = None, limit: int | None = None) -> FindResult:
+        """Every version matching ``query`` (docs/find.md), ordered by ``order_by``
+        (``'metrics.ndcg DESC, model'``), at most ``limit``; evaluated over the files."""
+        from mreg.query import parse, parse_order, select
+        from mreg.query.records import version_record
+
+        node = parse(query, {"state": [state.value for state in State]}) if query and query.strip() else None
+        order = parse_order(order_by) if order_by and order_by.strip() else ()
+        records = []
+        for files in self.repository.all_model_files():
+            state = files.state()
+            records += [version_record(stored.manifest, files.spec, state.state_of(version).value)
+                        for version, stored in files.manifests.items()]
+        rows = select(records, node, order, limit)
+        return FindResult(query=query, order_by=order_by, versions=[FoundVersion(**row) for row in rows])
+
     # -- lineage -----------------------------------------------------------------------
 
     def lineage(self, target: str | None, direction: "Direction" = "both", depth: int | None = None) -> "LineageView":
         """The lineage graph around ``target`` (a model, version or node id); ``None``: all of it."""
-        return _lineage_graph().lineage(self.repository, target, direction, depth)
+        from mreg.lineage import graph  # networkx: loaded only here
+
+        return graph.lineage(self.repository, target, direction, depth)
 
     def impact(self, node: str) -> "ImpactView":
         """Every model version downstream of ``node``, with its state now, Production first."""
-        return _lineage_graph().impact(self.repository, node)
+        from mreg.lineage import graph
+
+        return graph.impact(self.repository, node)
 
     def _move(self, ref: str, target: State, action: str, reason: str | None, **extra) -> EventResult:
         model, version = parse_ref(ref)
@@ -678,6 +721,7 @@ class Registry:
         return self._append(model, action, planner, reason, **extra)
 
 
+<<<<<<< HEAD
 def _lineage_graph():
     """``mreg.lineage.graph``, which needs networkx: a clear error when the extra is missing."""
     try:
@@ -694,6 +738,8 @@ def _in_git_work_tree(directory: Path) -> bool:
     return any((folder / ".git").exists() for folder in (directory, *directory.parents))
 
 
+=======
+>>>>>>> 9677dc3 (Everyday CLI and a native Python API over the new facade: find, --version, -q, --json everywhere, log filters, monitor exit 6, metavariables, suggestions)
 def _reference_version(files: ModelFiles, baselines: list, exclude: str) -> str | None:
     """The version a relative tolerance compares against: the baselines' ``reference``
     (``production`` means the serving version), skipping the version under test."""

@@ -18,7 +18,7 @@ from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNot
 from mreg.events import Event, StoredEvent
 from mreg.lifecycle import ModelState
 from mreg.manifest import FORMAT_VERSION, ModelSpec, RegistryConfig, VersionManifest
-from mreg.names import check_name, natural_key
+from mreg.names import check_name, closest, natural_key
 from mreg.store import FileInfo, Storage, is_local, open_storage
 from mreg.store.blobs import BlobStore
 from mreg.store.cache import FileCache
@@ -68,7 +68,7 @@ class ModelFiles(NamedTuple):
         try:
             return self.manifests[version]
         except KeyError:
-            raise VersionNotFound(self.spec.id, version) from None
+            raise VersionNotFound(self.spec.id, version, closest(version, self.manifests)) from None
 
 
 def archive_locations(history: list[StoredEvent]) -> dict[str, str]:
@@ -145,7 +145,7 @@ class Repository:
             listing = self.storage.listing(layout.model_dir(model))
         spec_path = layout.model_path(model)
         if spec_path not in listing:
-            raise ModelNotFound(model)
+            raise ModelNotFound(model, closest(model, self.model_ids()))
         self._cache.prefetch(listing)
         spec = ModelSpec.from_data(self._cache.get(spec_path, listing[spec_path]).data, spec_path)
         manifests: dict[str, StoredManifest] = {}

@@ -31,6 +31,28 @@ class ModelSummary(Result):
     versions: int
 
 
+class FoundVersion(Result):
+    """One version ``find`` matched: the record the query ran over (docs/find.md)."""
+
+    model: str
+    version: str
+    state: str
+    framework: str | None
+    task: str | None
+    serving_mode: str | None
+    registered: str | None
+    datasets: list[str]
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    tags: dict[str, str]
+
+
+class FindResult(Result):
+    query: str | None
+    order_by: str | None
+    versions: list[FoundVersion]
+
+
 class VersionRow(Result):
     """One row of a model's Versioning table."""
 
@@ -40,6 +62,7 @@ class VersionRow(Result):
     status: str
     notes: str | None
     registered_at: str | None
+    metrics: dict[str, float] = {}  # so the best version is found from one `show --json`
 
 
 class ModelView(Result):

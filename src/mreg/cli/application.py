@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from typer.core import TyperArgument
 
-from mreg.cli import session
+from mreg.cli import output, session
+
+# Typer prints an argument's Python type after its metavariable ("MODEL@VERSION <str>");
+# help names values (MODEL@VERSION, PATH), never types, so a metavariable stands alone,
+# as it already does for options.
+TyperArgument.display_type_rich = lambda self, ctx: None if self.metavar else TyperArgument.display_type(self, ctx)
 
 app = typer.Typer(
     name="mreg",
@@ -24,6 +30,14 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from mreg import __version__
+
+        output.line(f"mreg {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     registry: Optional[str] = typer.Option(
@@ -34,5 +48,13 @@ def main_options(
     traceback: bool = typer.Option(
         False, "--traceback", help="Show the full stack on errors (or set MREG_TRACEBACK=1)."
     ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print nothing but errors; the exit code tells the rest."
+    ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print mreg's version and exit."
+    ),
 ) -> None:
     session.reset(registry, traceback)
+    if quiet:
+        output.silence()

@@ -9,7 +9,7 @@ import typer
 
 from mreg.cli import complete, output, session
 from mreg.cli.application import app
-from mreg.cli.inputs import parse_metrics, read_document, read_mapping
+from mreg.cli.inputs import parse_instant, parse_metrics, read_document, read_mapping
 from mreg.cli.session import command
 from mreg.errors import IntegrityError, UsageError
 from mreg.names import check_name, parse_ref
@@ -22,9 +22,9 @@ app.add_typer(model_app, name="model")
 
 @command(app)
 def init(
-    path: Optional[str] = typer.Argument(None, help="Directory or URL for the new registry (default: .)."),
+    path: Optional[str] = typer.Argument(None, metavar="[PATH_OR_URL]", help="Directory or URL for the new registry (default: .)."),
     blob_store: Optional[str] = typer.Option(
-        None, "--blob-store", help="Keep artifact blobs elsewhere, e.g. s3://bucket/blobs, manifests stay here."
+        None, "--blob-store", metavar="URL", help="Keep artifact blobs elsewhere, e.g. s3://bucket/blobs, manifests stay here."
     ),
 ) -> None:
     """Create a registry: mreg.yaml, and a .gitignore for derived files.
@@ -51,13 +51,13 @@ def _spec_data(model_id: str, values: dict, from_file: Optional[Path]) -> dict:
 
 @command(model_app, "add")
 def model_add(
-    model_id: str = typer.Argument(..., help="Model id, e.g. MDL-REC."),
-    name: Optional[str] = typer.Option(None, "--name", help="Human name, e.g. 'Recommendation Ensemble'."),
-    task: Optional[str] = typer.Option(None, "--task", help="What the model does."),
-    framework: Optional[str] = typer.Option(None, "--framework", help="e.g. 'PyTorch (Transformer)'."),
-    serving_mode: Optional[str] = typer.Option(None, "--serving-mode", help="e.g. 'Real-time', 'Batch'."),
-    owner: List[str] = typer.Option([], "--owner", help="An owner (repeatable)."),
-    from_file: Optional[Path] = typer.Option(None, "--from-file", "-f", help="A model.yaml with every field."),
+    model_id: str = typer.Argument(..., metavar="MODEL", help="Model id, e.g. MDL-REC."),
+    name: Optional[str] = typer.Option(None, "--name", metavar="TEXT", help="Human name, e.g. 'Recommendation Ensemble'."),
+    task: Optional[str] = typer.Option(None, "--task", metavar="TEXT", help="What the model does."),
+    framework: Optional[str] = typer.Option(None, "--framework", metavar="TEXT", help="e.g. 'PyTorch (Transformer)'."),
+    serving_mode: Optional[str] = typer.Option(None, "--serving-mode", metavar="TEXT", help="e.g. 'Real-time', 'Batch'."),
+    owner: List[str] = typer.Option([], "--owner", metavar="EMAIL", help="An owner (repeatable)."),
+    from_file: Optional[Path] = typer.Option(None, "--from-file", "-f", metavar="PATH", help="A model.yaml with every field."),
     as_json: bool = JSON,
 ) -> None:
     """Add a model to the inventory.
@@ -77,8 +77,8 @@ def model_add(
 
 @command(model_app, "update")
 def model_update(
-    model_id: str = typer.Argument(..., help="Model id."),
-    from_file: Path = typer.Option(..., "--from-file", "-f", help="The model.yaml that replaces the current one."),
+    model_id: str = typer.Argument(..., metavar="MODEL", help="Model id."),
+    from_file: Path = typer.Option(..., "--from-file", "-f", metavar="PATH", help="The model.yaml that replaces the current one."),
 ) -> None:
     """Replace a model's model.yaml (identity, dependencies, baselines); versions and events stay.
 
@@ -93,7 +93,7 @@ def model_update(
 
 @command(app)
 def models(
-    status: Optional[str] = typer.Option(None, "--status", help="Only models whose current version is in this state."),
+    status: Optional[str] = typer.Option(None, "--status", metavar="STATE", help="Only models whose current version is in this state."),
     as_json: bool = JSON,
 ) -> None:
     """The model inventory: id, name, task, framework, current version, status, serving mode.
@@ -115,13 +115,13 @@ def models(
 @command(app)
 def register(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to create.", autocompletion=complete.version_refs),
-    manifest: Optional[Path] = typer.Option(None, "--manifest", "-f", help="YAML with the version's metadata."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", "-f", metavar="PATH", help="YAML with the version's metadata."),
     artifact: List[str] = typer.Option(
-        [], "--artifact", "-a",
+        [], "--artifact", "-a", metavar="PATH_OR_URL",
         help="A file, directory or URL (stored by reference) to attach; with --from-metaflow, a run artifact's name (repeatable).",
     ),
-    parent: List[str] = typer.Option([], "--parent", help="A parent version: VERSION or MODEL@VERSION (repeatable)."),
-    metric: List[str] = typer.Option([], "--metric", "-m", help="An offline metric NAME=VALUE (repeatable)."),
+    parent: List[str] = typer.Option([], "--parent", metavar="VERSION", help="A parent version: VERSION or MODEL@VERSION (repeatable)."),
+    metric: List[str] = typer.Option([], "--metric", "-m", metavar="NAME=VALUE", help="An offline metric NAME=VALUE (repeatable)."),
     from_metaflow: Optional[str] = typer.Option(
         None, "--from-metaflow", metavar="FLOW/RUN[/STEP]",
         help="Record this Metaflow run (pathspec, parameters, tags, user, times, code package) and take -a artifacts from it.",
@@ -133,7 +133,7 @@ def register(
     capture_env: bool = typer.Option(
         False, "--capture-env", help="Record this interpreter's environment: packages, platform, lock files, git commit."
     ),
-    params: Optional[Path] = typer.Option(None, "--params", help="A YAML or JSON file of the version's parameters."),
+    params: Optional[Path] = typer.Option(None, "--params", metavar="PATH", help="A YAML or JSON file of the version's parameters."),
     as_json: bool = JSON,
 ) -> None:
     """Register a version: artifacts are hashed and stored once by sha256, the manifest is written once.
@@ -257,16 +257,19 @@ def env(
 
 @command(app)
 def log(
-    model: Optional[str] = typer.Argument(None, help="Only this model's history.", autocompletion=complete.model_ids),
+    target: Optional[str] = typer.Argument(
+        None, metavar="[MODEL|MODEL@VERSION]", help="Only this model's history, or only what touched this version.",
+        autocompletion=complete.version_refs,
+    ),
+    since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Only entries at or after TIME (e.g. 2025-06-01)."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, metavar="N", help="At most N entries, the newest."),
     as_json: bool = JSON,
 ) -> None:
     """History, newest first: registrations and every event (who, when, from -> to, reason, evidence).
 
-    Example: mreg log MDL-REC
+    Example: mreg log MDL-REC@v12.4 --since 2025-01-01 --limit 5
     """
-    if model:
-        check_name("model id", model)
-    entries = session.registry().log(model)
+    entries = session.registry().log(target, parse_instant("--since", since), limit)
     if as_json:
         output.emit_json([entry.to_json_data() for entry in entries])
         return
@@ -284,7 +287,7 @@ def log(
 @command(app)
 def pull(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version whose artifacts to fetch.", autocompletion=complete.version_refs),
-    out: Path = typer.Option(Path("."), "--output", "-o", help="Directory to write the artifacts into."),
+    out: Path = typer.Option(Path("."), "--output", "-o", metavar="DIR", help="Directory to write the artifacts into."),
     as_json: bool = JSON,
 ) -> None:
     """Fetch a version's artifacts, every byte verified against its recorded digest.
@@ -303,7 +306,7 @@ def pull(
 
 @command(app)
 def verify(
-    model: Optional[str] = typer.Argument(None, help="Only this model (blobs of its versions)."),
+    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="Only this model (blobs of its versions)."),
     deep: bool = typer.Option(False, "--deep", help="Also re-hash every blob's bytes."),
     as_json: bool = JSON,
 ) -> None:
@@ -330,7 +333,7 @@ def verify(
 def gc(
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be removed, remove nothing."),
     grace: Optional[int] = typer.Option(
-        None, "--grace", help="Keep unreferenced blobs younger than this many seconds (default: policy, 3600)."
+        None, "--grace", metavar="SECONDS", help="Keep unreferenced blobs younger than this many seconds (default: policy, 3600)."
     ),
     include_unpushed: bool = typer.Option(
         False, "--include-unpushed", help="With remotes: also remove unreferenced blobs that no remote holds."
@@ -354,11 +357,51 @@ def gc(
 
 
 @command(app)
-def reindex() -> None:
+def reindex(as_json: bool = JSON) -> None:
     """Rebuild the derived cache (.cache/) from the registry's files; never needed for correctness.
 
     Example: mreg reindex
     """
     registry = session.registry()
     count = registry.reindex()
-    output.line(f"reindexed {count} files")
+    if as_json:
+        output.emit_json({"files": count})
+    else:
+        output.line(f"reindexed {count} files")
+
+
+@command(app)
+def find(
+    query: Optional[str] = typer.Argument(
+        None, metavar="[QUERY]", help="A filter, e.g. \"metrics.ndcg >= 0.3 AND state IN ('production','canary')\"; "
+        "none: every version. Grammar: docs/find.md.",
+    ),
+    order_by: Optional[str] = typer.Option(
+        None, "--order-by", metavar="FIELD [ASC|DESC], ...", help="Sort keys; absent values last. Default: model, version."
+    ),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, metavar="N", help="At most N versions."),
+    as_json: bool = JSON,
+) -> None:
+    """Find versions across every model: metrics, params, tags, datasets, state, framework...
+
+    Example: mreg find "framework LIKE 'PyTorch%' AND metrics.engagement_rate >= 0.28" --order-by "metrics.engagement_rate DESC"
+    """
+    from mreg.query import parse, parse_order
+    from mreg.query.syntax import COLUMNS, fields_of
+
+    result = session.registry().find(query, order_by, limit)
+    if as_json:
+        output.emit_json(result.to_json_data())
+        return
+    mentioned = [*fields_of(parse(query) if query and query.strip() else None),
+                 *(key.field for key in (parse_order(order_by) if order_by and order_by.strip() else ()))]
+    extra = [field for i, field in enumerate(mentioned)
+             if field not in mentioned[:i] and field.kind not in ("model", "version", "state")]
+    header = ["Version", "State", *(str(field) for field in extra)]
+    rows = []
+    for found in result.versions:
+        data = found.to_json_data()
+        cells = [data[f.kind] if f.kind in COLUMNS else ", ".join(data["datasets"]) if f.kind == "dataset"
+                 else data[f.kind].get(f.name) for f in extra]
+        rows.append([f"{found.model}@{found.version}", output.state_title(found.state), *cells])
+    output.table(header, rows)

@@ -110,7 +110,7 @@ def check(
         help="Reference for relative tolerances: the serving version (default) or a version of the same model.",
     ),
     metrics: Optional[Path] = typer.Option(
-        None, "--metrics", help="Measured metrics overriding the manifest's (YAML/JSON mapping, or {metrics: {...}})."
+        None, "--metrics", metavar="PATH", help="Measured metrics overriding the manifest's (YAML/JSON mapping, or {metrics: {...}})."
     ),
     as_json: bool = JSON,
 ) -> None:
@@ -143,7 +143,7 @@ def _render_judgement(ref: str, report) -> None:
     for reason in report.overrides:
         output.line(f"score set to 0: {reason}")
     output.table(
-        ["Metric", "Label", "Bad if", "p-value", "CI (canary - baseline)", "Effect", "Critical", "Muted", "Rule"],
+        ["Metric", "Label", "Bad if", "p-value", "CI (canary - baseline)", "Effect", "Critical failure", "Muted", "Rule"],
         [
             [m.name, m.label, m.direction, m.p_value, _interval(m.ci), m.effect_size, m.critical, m.muted, m.rule]
             for m in report.metrics
@@ -161,8 +161,8 @@ def _interval(ci: tuple[float | None, float | None]) -> str | None:
 @command(app)
 def judge(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version on the canary.", autocompletion=complete.version_refs),
-    canary: Path = typer.Option(..., "--canary", help="Canary samples: YAML/JSON {metrics: {NAME: [values]}}."),
-    baseline: Path = typer.Option(..., "--baseline", help="Baseline samples, same schema as --canary."),
+    canary: Path = typer.Option(..., "--canary", metavar="PATH", help="Canary samples: YAML/JSON {metrics: {NAME: [values]}}."),
+    baseline: Path = typer.Option(..., "--baseline", metavar="PATH", help="Baseline samples, same schema as --canary."),
     as_json: bool = JSON,
 ) -> None:
     """Judge canary samples against baseline samples per metric, as Netflix's Kayenta does.

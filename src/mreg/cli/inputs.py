@@ -26,6 +26,18 @@ def parse_metrics(pairs: list[str]) -> dict[str, float]:
     return metrics
 
 
+def parse_instant(option: str, text: str | None):
+    """``--at``/``--since``: a date or ISO 8601 time (UTC when no zone), or None."""
+    from mreg import clock
+
+    if text is None:
+        return None
+    try:
+        return clock.parse_time(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not an ISO 8601 date or time (e.g. 2025-06-01)") from None
+
+
 def read_document(path: Path, what: str) -> Any:
     """A YAML (or JSON, which is YAML) file, loaded safely and within the codec's limits."""
     return load_yaml(read_input(path, what), str(path))

@@ -10,16 +10,16 @@ import typer
 from mreg.cli import complete, output, session
 from mreg.cli.application import app
 from mreg.cli.core import JSON
-from mreg.cli.inputs import read_metrics
+from mreg.cli.inputs import parse_instant, read_metrics
 from mreg.cli.session import command
-from mreg.errors import UsageError
+from mreg.errors import CheckFailed, UsageError
 from mreg.lifecycle import TRANSITIONS, State, parse_state, to_mermaid
 
 if TYPE_CHECKING:
     from mreg.results import EventResult
 
 STATE_NAMES = ", ".join(state.value for state in State)
-REASON = typer.Option(None, "--reason", help="Why; recorded in the event (required with --force).")
+REASON = typer.Option(None, "--reason", metavar="TEXT", help="Why; recorded in the event (required with --force).")
 
 
 def _complete_state(incomplete: str) -> list[str]:
@@ -39,12 +39,14 @@ def _report(result: EventResult, as_json: bool) -> None:
 
 @command(app)
 def states(
-    format: str = typer.Option("table", "--format", help="table, mermaid or json."),
+    format: str = typer.Option("table", "--format", metavar="table|mermaid|json", help="How to print the table."),
+    as_json: bool = JSON,
 ) -> None:
     """The lifecycle: every allowed transition, drawn from the same table that enforces it.
 
     Example: mreg states --format mermaid
     """
+    format = "json" if as_json else format
     rows = [
         {
             "from": t.source.value if t.source else None, "to": t.target.value, "label": t.label,
@@ -66,12 +68,12 @@ def states(
 @command(app)
 def promote(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to move.", autocompletion=complete.version_refs),
-    to: str = typer.Option(..., "--to", help=f"Target state: {STATE_NAMES}.", autocompletion=_complete_state),
+    to: str = typer.Option(..., "--to", metavar="STATE", help=f"Target state: {STATE_NAMES}.", autocompletion=_complete_state),
     reason: Optional[str] = REASON,
     evidence: Optional[Path] = typer.Option(
-        None, "--evidence", help="A file backing the change (stored by digest); a 'mreg judge --json' report is checked."
+        None, "--evidence", metavar="PATH", help="A file backing the change (stored by digest); a 'mreg judge --json' report is checked."
     ),
-    metrics: Optional[Path] = typer.Option(None, "--metrics", help="Metrics measured for this step (YAML/JSON mapping)."),
+    metrics: Optional[Path] = typer.Option(None, "--metrics", metavar="PATH", help="Metrics measured for this step (YAML/JSON mapping)."),
     force: bool = typer.Option(False, "--force", help="Skip the transition table and gates; needs --reason; recorded."),
     as_json: bool = JSON,
 ) -> None:
@@ -88,9 +90,9 @@ def promote(
 @command(app)
 def rollback(
     target: str = typer.Argument(..., metavar="MODEL[@VERSION]", help="The model (or the exact version) to roll back.", autocompletion=complete.version_refs),
-    to: Optional[str] = typer.Option(None, "--to", help="The version to restore to production (default: the one before)."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="VERSION", help="The version to restore to production (default: the one before)."),
     reason: Optional[str] = REASON,
-    force: bool = typer.Option(False, "--force", hidden=True),
+    force: bool = typer.Option(False, "--force", hidden=True, help="Skip the transition table; needs --reason; recorded."),
     as_json: bool = JSON,
 ) -> None:
     """Roll back a failing canary, or a bad production release (restoring the previous version).
@@ -132,8 +134,8 @@ def archive(
 
 @command(app)
 def monitor(
-    model: str = typer.Argument(..., help="The model whose serving version is checked.", autocompletion=complete.model_ids),
-    metrics: Path = typer.Option(..., "--metrics", help="Observed metrics (YAML/JSON mapping, or {metrics: {...}})."),
+    model: str = typer.Argument(..., metavar="MODEL", help="The model whose serving version is checked.", autocompletion=complete.model_ids),
+    metrics: Path = typer.Option(..., "--metrics", metavar="PATH", help="Observed metrics (YAML/JSON mapping, or {metrics: {...}})."),
     scheduled: bool = typer.Option(False, "--scheduled", help="Retraining is scheduled: go to retraining regardless."),
     as_json: bool = JSON,
 ) -> None:
@@ -143,31 +145,29 @@ def monitor(
     """
     result = session.registry().monitor(model, read_metrics(metrics), metrics, scheduled)
     _report(result, as_json)
+    drifted = [change for change in result.changes if change["to"] == State.RETRAINING.value]
+    if drifted and not scheduled:
+        raise CheckFailed(f"drift: {model}@{drifted[0]['version']} went to retraining: a metric is past its alert threshold")
 
 
 @command(app)
 def status(
-    model: str = typer.Argument(..., help="The model.", autocompletion=complete.model_ids),
-    at: Optional[str] = typer.Option(None, "--at", help="An instant, e.g. 2025-06-01 or 2025-06-01T00:00Z (UTC if no zone)."),
+    model: str = typer.Argument(..., metavar="MODEL", help="The model.", autocompletion=complete.model_ids),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="An instant, e.g. 2025-06-01 or 2025-06-01T00:00Z (UTC if no zone)."),
     as_json: bool = JSON,
 ) -> None:
     """Which version is in which state, now or at any past instant.
 
     Example: mreg status MDL-REC --at 2025-06-01
     """
-    from mreg import clock
-
-    instant = None
-    if at:
-        try:
-            instant = clock.parse_time(at)
-        except ValueError:
-            raise UsageError(f"--at {at!r} is not an ISO 8601 date or time") from None
-    view = session.registry().status(model, instant)
+    view = session.registry().status(model, parse_instant("--at", at))
     if as_json:
         output.emit_json(view.to_json_data())
         return
     when = f" at {view.at}" if view.at else ""
+    if not view.versions:
+        output.line(f"{view.model}{when}: no version was registered yet")
+        return
     output.line(f"{view.model}{when}: serving {view.serving or 'nothing'}")
     output.table(["Version", "Status"], [[v, output.state_title(s)] for v, s in view.versions.items()])
 

@@ -26,8 +26,8 @@ def lineage(
     upstream: bool = typer.Option(False, "--upstream", help="Only what it was built from."),
     downstream: bool = typer.Option(False, "--downstream", help="Only what is built from it or uses it."),
     both: bool = typer.Option(False, "--both", help="Upstream and downstream (the default)."),
-    depth: Optional[int] = typer.Option(None, "--depth", min=0, help="Follow at most N edges from the focus."),
-    format: str = typer.Option("tree", "--format", help="tree, mermaid, dot or json (networkx node-link)."),
+    depth: Optional[int] = typer.Option(None, "--depth", metavar="N", min=0, help="Follow at most N edges from the focus."),
+    format: str = typer.Option("tree", "--format", metavar="tree|mermaid|dot|json", help="tree, mermaid, dot or json (networkx node-link)."),
     every: bool = typer.Option(False, "--all", help="The whole registry's graph instead of one node's."),
     as_json: bool = JSON,
 ) -> None:
@@ -50,7 +50,7 @@ def lineage(
     if every == (target is not None):
         raise UsageError("name a MODEL[@VERSION] or node, or pass --all")
     view = session.registry().lineage(target, chosen[0] if chosen else "both", depth)
-    from mreg.lineage import render  # after the facade, which says so when networkx is missing
+    from mreg.lineage import render
 
     if format == "json":
         output.emit_json(render.to_json(view))

@@ -46,6 +46,28 @@ def state_title(state: str | None) -> str | None:
     return state.capitalize() if state else None
 
 
+class _Discard:
+    """Standard output under ``--quiet``: accepts everything, keeps nothing. It holds the
+    stream it replaces, which would otherwise be collected, and closed, under the caller."""
+
+    def __init__(self, replaced) -> None:
+        self.replaced = replaced
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def silence() -> None:
+    """``--quiet``: errors only (they go to stderr, which stays)."""
+    sys.stdout = _Discard(sys.stdout)
+
+
 def emit_json(data: Any) -> None:
     sys.stdout.write(dump_json(data))
 
@@ -114,7 +136,7 @@ def progress(description: str, total: int | None) -> Iterator:
     """A byte-count callback; draws a bar on a terminal's stderr once a transfer passes ~1 s."""
     started = time.monotonic()
     state: dict[str, Any] = {"done": 0, "bar": None, "task": None}
-    enabled = _stream_is_tty(sys.stderr)
+    enabled = _stream_is_tty(sys.stderr) and not isinstance(sys.stdout, _Discard)  # --quiet: no bar
 
     def advance(count: int) -> None:
         state["done"] += count

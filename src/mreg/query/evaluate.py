@@ -30,8 +30,10 @@ OPERATORS = {
 
 
 def normalize(value: Any) -> str | int | float | None:
-    """A stored value as the query sees it: bools as text, NaN and None as absent, integers
-    beyond 64 bits as floats (SQLite's limit)."""
+    """A stored value as the query sees it: bools as text, NaN, None and lists as absent,
+    integers beyond 64 bits as floats (SQLite's limit)."""
+    if not isinstance(value, (str, int, float)):
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and math.isnan(value):

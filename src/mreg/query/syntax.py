@@ -68,3 +68,20 @@ Node = Compare | In | Like | Not | And | Or
 class OrderKey:
     field: Field
     descending: bool = False
+
+
+def fields_of(node: Node | None) -> list[Field]:
+    """The fields a query mentions, in order of appearance, each once."""
+    found: list[Field] = []
+
+    def walk(item) -> None:
+        if isinstance(item, (And, Or)):
+            for operand in item.operands:
+                walk(operand)
+        elif isinstance(item, Not):
+            walk(item.operand)
+        elif item is not None and item.field not in found:
+            found.append(item.field)
+
+    walk(node)
+    return found

@@ -686,6 +686,7 @@ class Registry:
         (``'metrics.ndcg DESC, model'``), at most ``limit``; evaluated over the files."""
         from mreg.query import parse, parse_order, select
         from mreg.query.records import version_record
+        from mreg.query.syntax import fields_of
 
         node = parse(query, {"state": [state.value for state in State]}) if query and query.strip() else None
         order = parse_order(order_by) if order_by and order_by.strip() else ()
@@ -695,7 +696,9 @@ class Registry:
             records += [version_record(stored.manifest, files.spec, state.state_of(version).value)
                         for version, stored in files.manifests.items()]
         rows = select(records, node, order, limit)
-        return FindResult(query=query, order_by=order_by, versions=[FoundVersion(**row) for row in rows])
+        mentioned = [str(field) for field in [*fields_of(node), *(key.field for key in order)]]
+        shown = [field for field in dict.fromkeys(mentioned) if field not in ("model", "version", "state")]
+        return FindResult(query=query, order_by=order_by, fields=shown, versions=[FoundVersion(**row) for row in rows])
 
     # -- lineage -----------------------------------------------------------------------
 

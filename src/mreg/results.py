@@ -50,6 +50,7 @@ class FoundVersion(Result):
 class FindResult(Result):
     query: str | None
     order_by: str | None
+    fields: list[str]  # what the query and ordering mention, beyond model/version/state: the table's columns
     versions: list[FoundVersion]
 
 

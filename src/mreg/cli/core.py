@@ -386,22 +386,16 @@ def find(
 
     Example: mreg find "framework LIKE 'PyTorch%' AND metrics.engagement_rate >= 0.28" --order-by "metrics.engagement_rate DESC"
     """
-    from mreg.query import parse, parse_order
-    from mreg.query.syntax import COLUMNS, fields_of
-
     result = session.registry().find(query, order_by, limit)
     if as_json:
         output.emit_json(result.to_json_data())
         return
-    mentioned = [*fields_of(parse(query) if query and query.strip() else None),
-                 *(key.field for key in (parse_order(order_by) if order_by and order_by.strip() else ()))]
-    extra = [field for i, field in enumerate(mentioned)
-             if field not in mentioned[:i] and field.kind not in ("model", "version", "state")]
-    header = ["Version", "State", *(str(field) for field in extra)]
     rows = []
     for found in result.versions:
         data = found.to_json_data()
-        cells = [data[f.kind] if f.kind in COLUMNS else ", ".join(data["datasets"]) if f.kind == "dataset"
-                 else data[f.kind].get(f.name) for f in extra]
+        cells = []
+        for field in result.fields:
+            kind, _, name = field.partition(".")
+            cells.append(data[kind].get(name) if name else ", ".join(data["datasets"]) if kind == "dataset" else data[kind])
         rows.append([f"{found.model}@{found.version}", output.state_title(found.state), *cells])
-    output.table(header, rows)
+    output.table(["Version", "State", *result.fields], rows)

@@ -197,19 +197,23 @@ def test_unknown_version_and_missing_file(rec, tmp_path):
     assert no_file.exit_code == 3 and "nope.json" in no_file.stderr
 
 
-def test_without_scipy_the_judge_says_what_to_install(rec, tmp_path):
+def test_the_judge_needs_no_scipy_and_names_numpy_when_it_is_missing(rec, tmp_path):
     good = write(tmp_path / "good.json", json.dumps(samples(2)))
-    script = (
-        "import sys; sys.modules['scipy'] = None\n"  # make scipy unimportable in this process
-        "from mreg.cli import main; main()"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, "--registry", rec.registry_url, "judge", "MDL-REC@v12.5",
-         "--canary", str(good), "--baseline", str(good)],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert done.returncode == 1
-    assert done.stderr == "error: this command needs scipy, which is not installed: pip install 'mreg[judge]'\n"
+
+    def judge_without(module: str):
+        script = f"import sys; sys.modules[{module!r}] = None\nfrom mreg.cli import main; main()"  # unimportable
+        return subprocess.run(
+            [sys.executable, "-c", script, "--registry", rec.registry_url, "judge", "MDL-REC@v12.5",
+             "--canary", str(good), "--baseline", str(good), "--json"],
+            capture_output=True, text=True, timeout=60,
+        )
+
+    without_scipy, with_everything = judge_without("scipy"), judge_without("no-such-module")
+    assert without_scipy.returncode == with_everything.returncode == 0, without_scipy.stderr
+    assert without_scipy.stdout == with_everything.stdout
+    without_numpy = judge_without("numpy")
+    assert without_numpy.returncode == 1
+    assert without_numpy.stderr == "error: this command needs numpy, which is not installed: pip install 'mreg[judge]'\n"
 
 
 def test_help_and_other_commands_do_not_import_scipy():

@@ -13,7 +13,7 @@ A metric's verdict against its baseline, in order of the rules tried:
 A gate fails when any gating metric regresses, or when a *critical* metric has no data.
 
 With samples rather than single numbers, ``judge_canary`` turns the same baselines into the
-canary judge's metric specs (``mreg.judge``, which needs scipy and is imported only there).
+canary judge's metric specs (``mreg.judge``, which needs numpy and is imported only there).
 Pure functions: the registry supplies manifests, metrics and samples, and stores the verdict.
 """
 
@@ -161,12 +161,12 @@ BAD_DIRECTION = {"higher": "decrease", "lower": "increase", None: "either"}
 
 
 def judge_module() -> Any:
-    """``mreg.judge.pipeline``, which needs scipy: a clear error when the ``judge`` extra is missing."""
+    """``mreg.judge.pipeline``, which needs numpy: a clear error when the ``judge`` extra is missing."""
     try:
         import mreg.judge.pipeline as judge
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
-        if missing in ("scipy", "numpy"):
+        if missing == "numpy":
             raise MissingDependency(missing, "judge") from None
         raise
     return judge

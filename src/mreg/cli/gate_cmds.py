@@ -169,7 +169,7 @@ def judge(
 
     Each metric gets a Mann-Whitney test with a confidence interval on the shift, judged by
     its baseline's direction, tolerance and criticality; every verdict says why. Exits 6
-    unless the verdict is Pass. Needs scipy (pip install 'mreg[judge]').
+    unless the verdict is Pass. Needs numpy (pip install 'mreg[judge]'); scipy is not needed.
     Example: mreg judge MDL-REC@v12.5 --canary canary.json --baseline baseline.json --json > judge.json
     """
     from mreg import gates

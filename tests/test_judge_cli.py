@@ -225,3 +225,11 @@ def test_help_and_other_commands_do_not_import_scipy():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout == "[]\n", done.stderr
+
+
+def test_the_table_column_says_critical_failure_not_critical(rec, tmp_path):
+    """A metric declared critical that passes is not a critical failure: the column says so."""
+    good = write(tmp_path / "good.json", json.dumps(samples(2)))
+    text = rec.ok("judge", "MDL-REC@v12.5", "--canary", str(good), "--baseline", str(good))
+    header = next(line for line in text.splitlines() if line.startswith("Metric"))
+    assert "Critical failure" in header and "Critical  " not in header.replace("Critical failure", "")

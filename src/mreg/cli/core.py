@@ -206,8 +206,8 @@ def show(
 @command(app)
 def card(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version.", autocompletion=complete.version_refs),
-    format: str = typer.Option("md", "--format", help="md (Markdown with Hugging Face front matter) or html (one self-contained page)."),
-    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the card to this file instead of stdout."),
+    format: str = typer.Option("md", "--format", metavar="md|html", help="md (Markdown with Hugging Face front matter) or html (one self-contained page)."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", metavar="PATH", help="Write the card to this file instead of stdout."),
     as_json: bool = JSON,
 ) -> None:
     """Write a version's model card from registry facts only: intended use, limitations, fairness,
@@ -240,7 +240,7 @@ def _write_file(path: Path, text: str) -> None:
 @command(app)
 def env(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version.", autocompletion=complete.version_refs),
-    format: str = typer.Option("requirements", "--format", help="requirements (pinned, for pip install -r) or json."),
+    format: str = typer.Option("requirements", "--format", metavar="requirements|json", help="requirements (pinned, for pip install -r) or json."),
 ) -> None:
     """Print the environment a version was trained with, to recreate it.
 

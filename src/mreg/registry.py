@@ -724,25 +724,11 @@ class Registry:
         return self._append(model, action, planner, reason, **extra)
 
 
-<<<<<<< HEAD
-def _lineage_graph():
-    """``mreg.lineage.graph``, which needs networkx: a clear error when the extra is missing."""
-    try:
-        from mreg.lineage import graph
-    except ImportError as exc:
-        if exc.name == "networkx":
-            raise MissingDependency("networkx", "lineage") from None
-        raise
-    return graph
-
-
 def _in_git_work_tree(directory: Path) -> bool:
     """Whether ``directory`` (or a parent) holds ``.git``, as git itself looks upward."""
     return any((folder / ".git").exists() for folder in (directory, *directory.parents))
 
 
-=======
->>>>>>> 9677dc3 (Everyday CLI and a native Python API over the new facade: find, --version, -q, --json everywhere, log filters, monitor exit 6, metavariables, suggestions)
 def _reference_version(files: ModelFiles, baselines: list, exclude: str) -> str | None:
     """The version a relative tolerance compares against: the baselines' ``reference``
     (``production`` means the serving version), skipping the version under test."""

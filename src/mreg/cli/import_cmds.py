@@ -16,8 +16,8 @@ app.add_typer(import_app, name="import")
 
 @command(import_app, "mlflow")
 def import_mlflow(
-    tracking_uri: str = typer.Option(..., "--tracking-uri", help="MLflow tracking/registry URI, e.g. sqlite:///mlflow.db."),
-    model: List[str] = typer.Option([], "--model", help="An MLflow registered model to import (repeatable; default: all)."),
+    tracking_uri: str = typer.Option(..., "--tracking-uri", metavar="URI", help="MLflow tracking/registry URI, e.g. sqlite:///mlflow.db."),
+    model: List[str] = typer.Option([], "--model", metavar="NAME", help="An MLflow registered model to import (repeatable; default: all)."),
     alias_map: List[str] = typer.Option(
         [], "--map", metavar="ALIAS=STATE", help="Give versions with this MLflow alias this mreg state (repeatable)."
     ),

@@ -14,7 +14,7 @@ from mreg.cli.session import command
 
 JSON = typer.Option(False, "--json", help="Print the summary as JSON (moved, already_there, failed, behind).")
 DRY_RUN = typer.Option(False, "--dry-run", "-n", help="Plan and report what would move; write nothing.")
-REMOTE = typer.Option(None, "--remote", help="Which remote (default: origin, else the only one).")
+REMOTE = typer.Option(None, "--remote", metavar="NAME", help="Which remote (default: origin, else the only one).")
 
 remote_app = typer.Typer(help="The registries this one pushes to and fetches from (kept in mreg.yaml).", no_args_is_help=True)
 app.add_typer(remote_app, name="remote")
@@ -43,8 +43,8 @@ def _bar(description: str):
 
 @command(remote_app, "add")
 def remote_add(
-    name: str = typer.Argument(..., help="A short name, e.g. origin."),
-    url: str = typer.Argument(..., help="The remote registry: a directory, file:// or s3://bucket/prefix."),
+    name: str = typer.Argument(..., metavar="NAME", help="A short name, e.g. origin."),
+    url: str = typer.Argument(..., metavar="PATH_OR_URL", help="The remote registry: a directory, file:// or s3://bucket/prefix."),
 ) -> None:
     """Record a remote in mreg.yaml (commit it); objects/ is then git-ignored.
 
@@ -69,7 +69,7 @@ def remote_list(as_json: bool = typer.Option(False, "--json", help="Print {name:
 
 
 @command(remote_app, "remove")
-def remote_remove(name: str = typer.Argument(..., help="The remote to forget.")) -> None:
+def remote_remove(name: str = typer.Argument(..., metavar="NAME", help="The remote to forget.")) -> None:
     """Forget a remote (nothing on it is touched).
 
     Example: mreg remote remove origin
@@ -109,8 +109,8 @@ def fetch(
 
 @command(app)
 def clone(
-    url: str = typer.Argument(..., help="The registry to copy."),
-    directory: str = typer.Argument(..., help="Where the new registry goes (it becomes its origin)."),
+    url: str = typer.Argument(..., metavar="PATH_OR_URL", help="The registry to copy."),
+    directory: str = typer.Argument(..., metavar="DIR", help="Where the new registry goes (it becomes its origin)."),
     as_json: bool = JSON,
 ) -> None:
     """A new registry with the remote's manifests and events; blobs come on demand (mreg pull).
@@ -124,7 +124,7 @@ def clone(
 
 @command(bundle_app, "create")
 def bundle_create(
-    target: Path = typer.Argument(..., help="The bundle file to write."),
+    target: Path = typer.Argument(..., metavar="PATH", help="The bundle file to write."),
     refs: List[str] = typer.Argument(..., metavar="MODEL[@VERSION]...", help="Models or versions to carry."),
 ) -> None:
     """Write one deterministic file with the models' manifests, event chains and blobs.
@@ -139,7 +139,7 @@ def bundle_create(
 
 @command(bundle_app, "apply")
 def bundle_apply(
-    path: Path = typer.Argument(..., help="The bundle file."),
+    path: Path = typer.Argument(..., metavar="PATH", help="The bundle file."),
     dry_run: bool = DRY_RUN,
     as_json: bool = JSON,
 ) -> None:

@@ -117,12 +117,9 @@ def document_cases() -> list[Case]:
     for command, argv in DOCUMENT_COMMANDS.items():
         for special, code in (("/dev/zero", USAGE), ("{in}", USAGE), ("{in}/missing.yaml", NOT_FOUND)):
             filled = tuple(part.replace("{doc}", special) for part in argv)
-            xfail = None
-            if command == "promote-evidence" and special == "{in}/missing.yaml":
-                xfail = "trust-chain: a missing --evidence file says 2, not 3 (not found)"
             label = {"/dev/zero": "dev-zero", "{in}": "directory", "{in}/missing.yaml": "missing"}[special]
             cases.append(Case(f"doc-{command}-{label}", filled, code,
-                              {"samples.yaml": lambda: SAMPLES}, xfail=xfail))
+                              {"samples.yaml": lambda: SAMPLES}))
     return cases
 
 

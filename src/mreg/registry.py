@@ -556,8 +556,10 @@ class Registry:
         if path is None:
             return []
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise PathNotFound(str(path))
+        if not path.is_file():
+            raise UsageError(f"evidence {path} is not a regular file")
         stored = self.blobs.put_file(path)
         return [Evidence(kind="file", digest=stored.digest, summary=path.name)]
 

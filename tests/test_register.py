@@ -144,3 +144,66 @@ def test_register_reads_a_large_file_once(model, tmp_path):
             stream.write(os.urandom(1 << 20))
     read = model.bytes_read("register", "M1@big", "-a", str(big))
     assert size <= read < 1.5 * size, f"read {read} bytes for a {size}-byte file"
+
+
+class CountingStorage:
+    """A real store with every call through the ``Storage`` interface recorded as (method, path)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.url, self.calls = inner, inner.url, []
+
+    def __getattr__(self, name):
+        method = getattr(self.inner, name)
+
+        def counted(*args, **kwargs):
+            self.calls.append((name, args[0] if args else None))
+            return method(*args, **kwargs)
+
+        return counted
+
+    def count(self, name: str, path: str | None = None) -> int:
+        return sum(1 for called, where in self.calls if called == name and path in (None, where))
+
+
+def test_register_lists_the_model_once_reads_it_once_and_walks_a_directory_once(
+    model, tmp_path, registry_url, monkeypatch
+):
+    """Issue 9: one LIST of the model (was three on S3), model.yaml read once, and an -a
+    directory walked once (was three times: the CLI's progress sizing, collect, put_tree)."""
+    import mreg.repository
+
+    tree = tmp_path / "model"
+    for name in ("a.bin", "b.bin", "sub/c.bin"):
+        write(tree / name, os.urandom(100))
+    stores: list[CountingStorage] = []
+    real_open = mreg.repository.open_storage
+    monkeypatch.setattr(mreg.repository, "open_storage",
+                        lambda url: stores.append(CountingStorage(real_open(url))) or stores[-1])
+    walked = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path=".": walked.append(Path(path)) or real_scandir(path))
+
+    model.ok("register", "M1@v1", "-a", str(tree), "-m", "auc=0.9")
+
+    storage = stores[0]
+    assert [where for called, where in storage.calls if called == "listing"] == ["models/M1"]
+    assert storage.count("read", "models/M1/model.yaml") <= 1  # 0 when the cache holds it
+    assert storage.count("create", "models/M1/versions/v1.yaml") == 1
+    assert walked.count(tree) == 1 and walked.count(tree / "sub") == 1
+    assert json.loads(model.ok("show", "M1@v1", "--json"))["manifest"]["artifacts"][0]["files"] == 3
+
+
+def test_a_sealed_manifest_is_dumped_once_and_equals_the_example_registry_files():
+    """``sealed_yaml`` (one dump, the seal line appended) gives exactly the bytes mreg has
+    always written: every manifest of the example registry, rebuilt, is byte-identical."""
+    from mreg.manifest import VersionManifest
+
+    example = Path(__file__).resolve().parents[1] / "registry-example"
+    paths = sorted(example.glob("models/*/versions/*.yaml"))
+    assert paths
+    for path in paths:
+        raw = path.read_bytes()
+        document = VersionManifest.from_yaml(raw, str(path))
+        sealed, dumped = document.sealed_yaml()
+        assert dumped == raw == sealed.to_yaml()
+        assert sealed == document

@@ -28,11 +28,16 @@ from mreg.store.digests import DigestCache
 
 @dataclass(frozen=True)
 class Source:
-    """One ``-a`` argument: a local file, a local directory, or an external URL."""
+    """One ``-a`` argument: a local file, a local directory, or an external URL.
+
+    A directory is walked once, here: ``files`` is that walk (stored as is) and ``size``
+    the bytes it holds (what a progress bar expects)."""
 
     name: str
     kind: str
     location: str
+    files: tuple[tuple[str, Path], ...] = ()
+    size: int = 0
 
 
 def is_url(text: str) -> bool:
@@ -51,8 +56,11 @@ def collect(arguments: list[str]) -> list[Source]:
         path = Path(argument)
         kind = check_artifact_source(path)
         if kind == "tree":
-            walk_tree(path)  # raises on links out, loops and special files
-        sources.append(Source(path.resolve().name, kind, str(path)))
+            files = tuple(walk_tree(path))  # raises on links out, loops and special files
+            size = sum(_size_of(source) for _, source in files)
+        else:
+            files, size = (), _size_of(path)
+        sources.append(Source(path.resolve().name, kind, str(path), files, size))
     names = [source.name for source in sources]
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
@@ -60,14 +68,23 @@ def collect(arguments: list[str]) -> list[Source]:
     return sources
 
 
+def _size_of(path: Path) -> int:
+    with os_errors("reading", path):
+        return path.stat().st_size
+
+
 def store(blobs: BlobStore, sources: list[Source], progress: Progress | None = None) -> list[Artifact]:
+    """Store collected sources (a directory from its walk in ``collect``, not walked again)."""
+    expect = getattr(progress, "expect", None)  # a progress bar that wants the total up front
+    if expect is not None:
+        expect(sum(source.size for source in sources) or None)
     digests = DigestCache()
     artifacts = []
     for source in sources:
         if source.kind == "file":
             stored = blobs.put_file(Path(source.location), progress, digests)
         elif source.kind == "tree":
-            stored = blobs.put_tree(Path(source.location), progress, digests)
+            stored = blobs.put_tree(list(source.files), progress, digests)
         else:
             digest, size = hash_external(source.location, progress)
             artifacts.append(Artifact(path=source.name, kind="external", digest=digest, size=size, url=source.location))

@@ -73,6 +73,14 @@ class Document(BaseModel):
     def sealed(self):
         return self.model_copy(update={"seal": self.expected_seal()})
 
+    def sealed_yaml(self) -> tuple["Document", bytes]:
+        """The sealed document and its YAML from one dump: ``seal`` is the last field, so the
+        sealed file is the unsealed one plus its ``seal:`` line (a test checks it equals
+        ``sealed().to_yaml()``)."""
+        body = self.model_copy(update={"seal": None}).to_yaml()
+        seal = digest_bytes(body)
+        return self.model_copy(update={"seal": seal}), body + f"seal: {seal}\n".encode()
+
 
 MAX_PROBLEMS = 8  # enough to fix a file in one go, few enough for one line
 

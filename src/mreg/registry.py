@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from mreg import artifacts, clock, events, gates, layout, lifecycle
-from mreg.codec import dump_json, load_yaml
+from mreg.codec import digest_bytes, dump_json, load_yaml
 from mreg.errors import (
     AlreadyExists,
     CheckFailed,
@@ -30,7 +30,7 @@ from mreg.lifecycle import Change, State
 from mreg.manifest import Environment, ModelSpec, RegistryConfig, VersionManifest
 from mreg.names import check_name, natural_key, parse_ref
 from mreg.provenance import parameters_from_file, with_provenance
-from mreg.repository import ModelFiles, Repository
+from mreg.repository import ModelFiles, Repository, StoredManifest
 from mreg.results import (
     EventResult,
     FindResult,
@@ -242,8 +242,8 @@ class Registry:
         importer's source actor and time instead of now's."""
         model, version = parse_ref(ref)
         artifact_sources = [str(source) for source in artifact_sources]
-        files = self.repository.model_files(model)
-        if version in files.manifests or self.storage.exists(version_path(model, version)):
+        files = self.repository.model_files(model)  # the one listing of the model
+        if version in files.manifests:
             raise AlreadyExists(f"{model}@{version}", "versions are immutable; register a new version")
         run = None
         if from_metaflow:
@@ -271,7 +271,7 @@ class Registry:
         new_names = {artifact.path for artifact in stored}
         if new_names & {artifact.path for artifact in draft.artifacts}:
             raise UsageError("an -a artifact has the same name as one in the manifest file")
-        final = VersionManifest.from_data(
+        final, raw = VersionManifest.from_data(
             {
                 **draft.to_data(),
                 "artifacts": [a.to_data() for a in [*draft.artifacts, *stored]],
@@ -279,22 +279,26 @@ class Registry:
                 "registered_at": registered_at,
             },
             source,
-        ).sealed()
+        ).sealed_yaml()
+        path = version_path(model, version)
         try:
-            self.storage.create(version_path(model, version), final.to_yaml())
+            self.storage.create(path, raw)
         except AlreadyExists:
             raise AlreadyExists(f"{model}@{version}", "registered concurrently by another writer") from None
-        self._enter_candidate_if_retraining(model, version)
-        return self.show_version(ref)
+        self.repository.wrote({path: raw})
+        files = files.with_manifest(version, StoredManifest(final.to_data(), digest_bytes(raw), path))
+        self._enter_candidate_if_retraining(files, version)
+        return VersionView(manifest=final.to_data(), status=files.state().state_of(version).value,
+                           manifest_digest=digest_bytes(raw))
 
-    def _enter_candidate_if_retraining(self, model: str, version: str) -> None:
+    def _enter_candidate_if_retraining(self, files: ModelFiles, version: str) -> None:
         """The seed's Retraining -> Candidate edge: a version registered while the serving one
         retrains becomes a Candidate at once if it passes the offline gate."""
-        files = self.repository.model_files(model)
         retraining = files.state().in_state(State.RETRAINING)
         if retraining and not self._gate(files, version, "candidate").failures:
             try:
-                self.promote(f"{model}@{version}", State.CANDIDATE, reason=f"new version trained while {retraining[0]} retrains")
+                self.promote(f"{files.spec.id}@{version}", State.CANDIDATE,
+                             reason=f"new version trained while {retraining[0]} retrains")
             except (UsageError, Conflict):  # the model moved on meanwhile: the version stays registered, in development
                 pass
 

@@ -64,6 +64,11 @@ class ModelFiles(NamedTuple):
             self.spec.id, self.manifests, (stored.event.as_changes() for stored in self.events)
         )
 
+    def with_manifest(self, version: str, stored: StoredManifest) -> "ModelFiles":
+        """These files plus a version just written (no second listing to see it)."""
+        manifests = dict(sorted({**self.manifests, version: stored}.items(), key=lambda item: natural_key(item[0])))
+        return self._replace(manifests=manifests)
+
     def manifest(self, version: str) -> StoredManifest:
         try:
             return self.manifests[version]
@@ -124,6 +129,10 @@ class Repository:
     def flush(self) -> None:
         """Persist what reads learned into the derived cache (call after a successful command)."""
         self._cache.flush()
+
+    def wrote(self, files: dict[str, bytes]) -> None:
+        """Files a command just made durable, with their bytes: one call per command or batch
+        (the derived index learns them at once; the JSON cache learns on the next read)."""
 
     # -- listing -----------------------------------------------------------------------
 

@@ -147,8 +147,7 @@ def register(
     datasets = _pairs(dataset_from, "--dataset-from", "DATASET=NAME")
     local = [] if from_metaflow else artifact  # with --from-metaflow, -a names the run's artifacts
     registry = session.registry()
-    total = sum(_local_size(source) for source in local)
-    with output.progress("storing", total or None) as advance:
+    with output.progress("storing") as advance:  # the library tells it the total (one walk)
         view = registry.register(
             ref, data, local, parent, parse_metrics(metric), advance, from_metaflow=from_metaflow,
             run_artifacts=artifact if from_metaflow else [], datasets_from=datasets, capture_env=capture_env,
@@ -170,15 +169,6 @@ def _pairs(values: list[str], option: str, shape: str) -> dict[str, str]:
             raise UsageError(f"{option} expects {shape}, got {value!r}")
         pairs[key.strip()] = item.strip()
     return pairs
-
-
-def _local_size(source: str) -> int:
-    path = Path(source)
-    if path.is_file():
-        return path.stat().st_size
-    if path.is_dir():
-        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
-    return 0
 
 
 @command(app)

@@ -132,10 +132,13 @@ def error(message: str) -> None:
 
 
 @contextmanager
-def progress(description: str, total: int | None) -> Iterator:
-    """A byte-count callback; draws a bar on a terminal's stderr once a transfer passes ~1 s."""
+def progress(description: str, total: int | None = None) -> Iterator:
+    """A byte-count callback; draws a bar on a terminal's stderr once a transfer passes ~1 s.
+
+    ``advance.expect(total)`` sets the total later: the library sizes what it stores while
+    it checks it, so the CLI need not walk a directory of its own to draw the bar."""
     started = time.monotonic()
-    state: dict[str, Any] = {"done": 0, "bar": None, "task": None}
+    state: dict[str, Any] = {"done": 0, "bar": None, "task": None, "total": total}
     enabled = _stream_is_tty(sys.stderr) and not isinstance(sys.stdout, _Discard)  # --quiet: no bar
 
     def advance(count: int) -> None:
@@ -148,10 +151,16 @@ def progress(description: str, total: int | None) -> Iterator:
             bar = Progress(TextColumn(description), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                            console=_console(sys.stderr), transient=True)
             bar.start()
-            state["bar"], state["task"] = bar, bar.add_task(description, total=total, completed=state["done"])
+            state["bar"], state["task"] = bar, bar.add_task(description, total=state["total"], completed=state["done"])
         if state["bar"] is not None:
             state["bar"].update(state["task"], completed=state["done"])
 
+    def expect(count: int | None) -> None:
+        state["total"] = count
+        if state["bar"] is not None:
+            state["bar"].update(state["task"], total=count)
+
+    advance.expect = expect  # type: ignore[attr-defined]
     try:
         yield advance
     finally:

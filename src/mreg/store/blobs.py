@@ -85,15 +85,17 @@ class BlobStore:
             digests.remember(path, before, started, stored.digest)
         return stored
 
-    def put_tree(self, root: Path, progress: Progress | None = None, digests: DigestCache | None = None) -> Stored:
-        """Store every file below ``root`` and the canonical listing that names the tree.
+    def put_tree(
+        self, files: list[tuple[str, Path]], progress: Progress | None = None, digests: DigestCache | None = None
+    ) -> Stored:
+        """Store a directory's files (``walk_tree``'s list: the caller walked it once) and the
+        canonical listing that names the tree.
 
         Files go up ``PARALLEL_PUTS`` at a time: on S3 each put is a few round trips, and a
         directory artifact may hold thousands of small files.
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        files = walk_tree(root)
         with ThreadPoolExecutor(PARALLEL_PUTS) as pool:
             stored_files = list(pool.map(lambda item: self.put_file(item[1], progress, digests), files))
         entries = [

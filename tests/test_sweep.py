@@ -2,7 +2,7 @@
 ``verify --deep`` must exit 5 for each, naming something (stdout or its one stderr line).
 
 Classes that only trust-chain's work makes detectable (model.yaml under the chain, the head
-record against truncation, evidence blobs in the reachable set) are xfail(strict=True) until
+record against truncation) are xfail(strict=True) until
 it lands; delete the mark in the same commit (grep "trust-chain:"). Deleting mreg.yaml leaves
 no registry: exit 3."""
 
@@ -36,24 +36,12 @@ def _newest_events() -> set[str]:
 NEWEST_EVENTS = _newest_events()
 
 
-def _artifact_blobs() -> set[str]:
-    """Blobs a manifest or a tree listing names; the others are evidence (gate reports)."""
-    text = "".join((EXAMPLE / path).read_text(errors="replace") for path in FILES
-                   if "/versions/" in path or b"mreg-tree-1" in (EXAMPLE / path).read_bytes())
-    return {path for path in FILES if path.startswith("objects/") and path.split("/")[2] + path.split("/")[3] in text}
-
-
-ARTIFACT_BLOBS = _artifact_blobs()
-
-
 def _expected_miss(path: str, mutation: str) -> str | None:
     """Why the sweep cannot catch this yet, or None."""
     if path.endswith("/model.yaml") and mutation != "delete":
         return "trust-chain: model.yaml is not under the chain yet"
     if path in NEWEST_EVENTS and mutation == "delete":
         return "trust-chain: deleting the newest event (truncation) needs the head record"
-    if path.startswith("objects/") and path not in ARTIFACT_BLOBS and mutation == "delete":
-        return "trust-chain: evidence blobs are not in verify's reachable set yet"
     if path == "mreg.yaml" and mutation == "flip":
         return "mreg.yaml has no seal: a flip that still parses is a config error (2) or unnoticed"
     return None

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Callable, Literal, NamedTuple
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mreg.codec import digest_bytes
 from mreg.errors import AlreadyExists, ConcurrentUpdate, UsageError
 from mreg.layout import event_path
 from mreg.lifecycle import Change, State
-from mreg.manifest import SCHEMA_VERSION, Digest, Document, Name
+from mreg.manifest import SCHEMA_VERSION, Digest, Document, Name, check_schema
 
 MAX_ATTEMPTS = 64
 
@@ -57,6 +57,8 @@ class Event(Document):
     archived_to: str | None = None
     previous: Digest | None = None
     seal: Digest | None = None  # sha256 of this event without the seal: the last event is protected too
+
+    _known_schema = field_validator("schema_version")(lambda cls, value: check_schema(value))
 
     def as_changes(self) -> list[Change]:
         return [record.as_change() for record in self.changes]
@@ -98,20 +100,4 @@ def next_links(history: list[StoredEvent]) -> dict:
         return {"seq": 1, "previous": None}
     last = history[-1]
     return {"seq": last.event.seq + 1, "previous": last.digest}
-
-
-def chain_problems(model: str, history: list[StoredEvent]) -> list[str]:
-    """Breaks in a model's chain: gaps in SEQ, wrong model, or a ``previous`` that does not match."""
-    problems = []
-    previous: str | None = None
-    for index, stored in enumerate(history, start=1):
-        event = stored.event
-        if event.seq != index or stored.path != event_path(model, index):
-            problems.append(f"{stored.path}: expected event {index} of {model}, found seq {event.seq}")
-        if event.model != model:
-            problems.append(f"{stored.path}: names model {event.model}, not {model}")
-        if event.previous != previous:
-            problems.append(f"{stored.path}: previous is {event.previous}, but the event before hashes to {previous}")
-        previous = stored.digest
-    return problems
 

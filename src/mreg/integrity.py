@@ -9,12 +9,11 @@ a missing blob, and with ``deep`` a blob whose bytes do not hash to its name.
 from __future__ import annotations
 
 import time
-from mreg import lifecycle
 from mreg.codec import digest_bytes
 from mreg.errors import CorruptObject, MregError
-from mreg.events import Event, StoredEvent, chain_problems
+from mreg.chain import history_findings
+from mreg.events import Event, StoredEvent
 from mreg.layout import model_dir, model_path, object_path, version_path
-from mreg.lifecycle import ModelState
 from mreg.manifest import ModelSpec, VersionManifest
 from mreg.artifacts import blob_digests
 from mreg.repository import Repository, archive_locations
@@ -67,13 +66,14 @@ class _Checker:
             if event is not None:
                 self.sealed(path, event, raw)
                 history.append(StoredEvent(event, digest_bytes(raw), path))
-        for message in chain_problems(model, history):
-            path, _, text = message.partition(": ")
-            self.fail(path, text)
-        self.replay(model, manifests, history)
+        digests = {version: digest for version, (_, digest) in manifests.items()}
+        for finding in history_findings(model, digests, history):
+            self.fail(*finding)
         archived = archive_locations(history)
         for version, (manifest, _) in manifests.items():
             self.blobs_of(manifest, archived.get(version))
+        for stored in history:
+            self.evidence_of(stored)
 
     def manifest(self, model: str, path: str):
         self.counts["versions"] += 1
@@ -92,31 +92,17 @@ class _Checker:
         elif document.to_yaml() != raw:
             self.fail(path, "edited after it was written: not in the canonical form mreg wrote")
 
-    def replay(self, model: str, manifests: dict, history: list[StoredEvent]) -> None:
-        state = ModelState(model, {version: lifecycle.State.DEVELOPMENT for version in manifests})
-        for stored in history:
-            event = stored.event
-            for record in event.changes:
-                known = manifests.get(record.version)
-                if known is None:
-                    self.fail(stored.path, f"moves {model}@{record.version}, which is not registered")
-                elif record.manifest and record.manifest != known[1]:
-                    self.fail(
-                        version_path(model, record.version),
-                        f"changed since event {event.seq} recorded its digest {record.manifest}",
-                    )
-            if not event.forced:
-                try:
-                    lifecycle.check(state, event.as_changes())
-                except MregError as exc:
-                    self.fail(stored.path, f"not a lifecycle transition: {exc.message}")
-            state.apply(event.as_changes())
-
     def holder(self, blobs: BlobStore, digest: str, archived: bool) -> BlobStore | None:
         """Where a blob is: here, else (not for archived versions) on a remote; None if nowhere."""
         if blobs.has(digest):
             return blobs
         return None if archived else self.on_remote(digest)
+
+    def evidence_of(self, stored: StoredEvent) -> None:
+        """Every evidence blob an event names exists (the proof a gated promotion rests on)."""
+        for proof in stored.event.evidence:
+            if proof.digest and self.holder(self.repository.blobs, proof.digest, archived=False) is None:
+                self.fail(object_path(proof.digest), f"missing evidence blob ({proof.kind}) of {stored.path}")
 
     def blobs_of(self, manifest: VersionManifest, archive_url: str | None) -> None:
         """Every blob of the version exists here or on a remote (a clone holds none until pulled)."""
@@ -144,8 +130,8 @@ class _Checker:
 def verify(repository: Repository, model: str | None = None, deep: bool = False) -> VerifyReport:
     checker = _Checker(repository)
     listing = repository.models_listing(model)
-    if model is not None:
-        repository.model_files(model)  # a named model that does not exist is "not found"
+    if model is not None and model_path(model) not in listing.get(model, {}):
+        repository.model_files(model)  # "not found", with the closest ids
     for name, paths in listing.items():
         if model_path(name) not in paths:
             checker.fail(model_dir(name), "has files but no model.yaml")

@@ -205,7 +205,7 @@ class ModelSpec(Document):
     @field_validator("schema_version")
     @classmethod
     def _known_schema(cls, value: int) -> int:
-        return _check_schema(value)
+        return check_schema(value)
 
     @field_validator("baselines")
     @classmethod
@@ -361,7 +361,7 @@ class VersionManifest(Document):
     registered_at: str | None = None
     seal: Digest | None = None  # sha256 of this manifest without the seal: edits are detectable
 
-    _known_schema = field_validator("schema_version")(lambda cls, value: _check_schema(value))
+    _known_schema = field_validator("schema_version")(lambda cls, value: check_schema(value))
     _sort_metrics = field_validator("metrics", "parameters", "tags")(
         lambda cls, value: _sorted_mapping(value)
     )
@@ -387,7 +387,10 @@ class VersionManifest(Document):
         return f"{self.model}@{self.version}"
 
 
-def _check_schema(value: int) -> int:
+def check_schema(value: int) -> int:
+    """Refuse documents of another schema: one from the future may mean what this mreg cannot read."""
+    if value > SCHEMA_VERSION:
+        raise ValueError(f"schema_version {value} is newer than this mreg reads ({SCHEMA_VERSION}); upgrade mreg")
     if value != SCHEMA_VERSION:
         raise ValueError(f"unsupported schema_version {value} (this mreg reads {SCHEMA_VERSION})")
     return value

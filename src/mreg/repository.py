@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mreg import layout, lifecycle
+from mreg.chain import history_findings
 from mreg.codec import load_yaml
 from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNotFound, RegistryNotFound, VersionNotFound
 from mreg.events import Event, StoredEvent
 from mreg.lifecycle import ModelState
 from mreg.manifest import FORMAT_VERSION, ModelSpec, RegistryConfig, VersionManifest
 from mreg.names import check_name, closest, natural_key
+from mreg.seals import TamperedFile, check_sealed
 from mreg.store import FileInfo, Storage, is_local, open_storage
 from mreg.store.blobs import BlobStore
 from mreg.store.cache import FileCache
@@ -37,6 +39,22 @@ def load_stored(raw: bytes, path: str) -> Any:
         raise UnreadableFile(exc.message) from None
 
 
+def parse_stored(raw: bytes, path: str) -> Any:
+    """``load_stored``, checking first that a written-once file (manifest, event) holds the
+    bytes mreg wrote: every read that parses one checks its seal."""
+    if layout.entry_of(path) is not None:
+        check_sealed(raw, path)
+    return load_stored(raw, path)
+
+
+def stored_document(kind: type, data: Any, path: str):
+    """Validate a document read from the registry: an invalid one is damage (exit 5), not bad input."""
+    try:
+        return kind.from_data(data, path)
+    except InvalidManifest as exc:
+        raise UnreadableFile(exc.message) from None
+
+
 class StoredManifest:
     """A version manifest as stored: validated on first use, since listing a registry's
     inventory needs only which versions exist, not what thousands of manifests say."""
@@ -46,9 +64,9 @@ class StoredManifest:
 
     @functools.cached_property
     def manifest(self) -> VersionManifest:
-        manifest = VersionManifest.from_data(self._data, self.path)
+        manifest = stored_document(VersionManifest, self._data, self.path)
         if layout.version_path(manifest.model, manifest.version) != self.path:
-            raise InvalidManifest(self.path, f"holds {manifest.ref}, which belongs elsewhere")
+            raise UnreadableFile(f"{self.path}: holds {manifest.ref}, which belongs elsewhere")
         return manifest
 
 
@@ -91,7 +109,7 @@ class Repository:
         self.storage = storage
         self.config = config
         self.blobs = BlobStore(self._blob_storage(config.blob_store))
-        self._cache = FileCache(storage, load_stored)
+        self._cache = FileCache(storage, parse_stored)
 
     def _blob_storage(self, url: str | None) -> Storage:
         if url is None:
@@ -156,7 +174,7 @@ class Repository:
         if spec_path not in listing:
             raise ModelNotFound(model, closest(model, self.model_ids()))
         self._cache.prefetch(listing)
-        spec = ModelSpec.from_data(self._cache.get(spec_path, listing[spec_path]).data, spec_path)
+        spec = stored_document(ModelSpec, self._cache.get(spec_path, listing[spec_path]).data, spec_path)
         manifests: dict[str, StoredManifest] = {}
         history: list[StoredEvent] = []
         for path, info in listing.items():
@@ -168,9 +186,13 @@ class Repository:
             if folder == layout.VERSIONS:
                 manifests[name] = StoredManifest(parsed.data, parsed.digest, path)
             else:
-                history.append(StoredEvent(Event.from_data(parsed.data, path), parsed.digest, path))
+                history.append(StoredEvent(stored_document(Event, parsed.data, path), parsed.digest, path))
         history.sort(key=lambda stored: stored.path)
         ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
+        digests = {version: stored.digest for version, stored in ordered.items()}
+        findings = history_findings(model, digests, history)
+        if findings:
+            raise TamperedFile(*findings[0])
         return ModelFiles(spec, ordered, history)
 
     def all_model_files(self) -> list[ModelFiles]:

@@ -260,6 +260,33 @@ def test_force_needs_a_reason(reg):
         reg.promote("M@v1", State.PRODUCTION, force=True)
 
 
+PROMOTE_EDGES = [t for t in lifecycle.TRANSITIONS if t.command == "promote" and not t.successor]
+
+
+@local
+@pytest.mark.parametrize("transition", PROMOTE_EDGES, ids=lambda t: f"{t.source}-{t.target}")
+def test_promote_runs_the_gate_the_table_names_and_no_other(reg, transition):
+    """`mreg states` prints the table promote enforces: a version breaking every bound is
+    refused on each edge with a gate, by that gate, and moves on each edge without one."""
+    register(reg, "v1", latency=900.0)
+    if transition.source != State.DEVELOPMENT:
+        reg.promote("M@v1", transition.source, reason="set up the edge's source", force=True)
+    if transition.gate:
+        with pytest.raises(CheckFailed, match=f"{transition.gate} gate failed: latency_p95_ms = 900 exceeds"):
+            reg.promote("M@v1", transition.target)
+    else:
+        assert moves(reg.promote("M@v1", transition.target)) == [("v1", transition.source, transition.target)]
+
+
+def test_a_move_takes_its_edges_gate_and_an_off_table_one_the_gate_into_its_target():
+    for transition in lifecycle.TRANSITIONS:
+        if transition.source is not None:
+            assert lifecycle.gate_of(lifecycle.Change("v1", transition.source, transition.target)) == transition.gate
+    off_table = {target: lifecycle.gate_of(lifecycle.Change("v1", State.DEVELOPMENT, target))
+                 for target in (State.CANDIDATE, State.PRODUCTION, State.CANARY)}
+    assert off_table == {State.CANDIDATE: "candidate", State.PRODUCTION: "production", State.CANARY: None}
+
+
 @local
 def test_force_bypasses_table_and_gates_but_keeps_one_serving_version(reg):
     in_production(reg, "v1")

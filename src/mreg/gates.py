@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from mreg.judge.pipeline import JudgeReport, MetricSpec
 
 Verdict = Literal["pass", "regression", "improvement", "no data"]
-GATED_STATES = ("candidate", "production")
 
 
 class MetricVerdict(BaseModel):

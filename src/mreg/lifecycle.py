@@ -92,6 +92,18 @@ def edge(source: State | None, target: State) -> Transition | None:
     return _EDGES.get((source, target))
 
 
+_GATE_INTO = {edge.target: edge.gate for edge in TRANSITIONS if edge.gate}
+
+
+def gate_of(change: Change) -> str | None:
+    """The baseline gate a move must pass: the ``gate`` of its edge. A move with no edge of
+    its own (a successor leaving Development while the model retrains, or a forced move) is
+    held to the gate of the gated edge into its target, so forcing still runs, and records,
+    the check it overrides."""
+    taken = edge(change.source, change.target)
+    return taken.gate if taken is not None else _GATE_INTO.get(change.target)
+
+
 def allowed_targets(source: State) -> list[str]:
     return [edge.target.value for edge in TRANSITIONS if edge.source == source and not edge.successor]
 

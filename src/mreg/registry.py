@@ -295,12 +295,13 @@ class Registry:
         """The seed's Retraining -> Candidate edge: a version registered while the serving one
         retrains becomes a Candidate at once if it passes the offline gate."""
         retraining = files.state().in_state(State.RETRAINING)
-        if retraining and not self._gate(files, version, "candidate").failures:
-            try:
-                self.promote(f"{files.spec.id}@{version}", State.CANDIDATE,
-                             reason=f"new version trained while {retraining[0]} retrains")
-            except (UsageError, Conflict):  # the model moved on meanwhile: the version stays registered, in development
-                pass
+        if not retraining:
+            return
+        try:
+            self.promote(f"{files.spec.id}@{version}", State.CANDIDATE,
+                         reason=f"new version trained while {retraining[0]} retrains")
+        except (CheckFailed, UsageError, Conflict):  # its gate refused it, or the model moved on: it stays in development
+            pass
 
     def _check_parents(self, files: ModelFiles, version: str, parents: list[str]) -> None:
         for parent in parents:
@@ -451,8 +452,8 @@ class Registry:
 
         def evidence(files: ModelFiles, changes: list[Change]) -> list[Evidence]:
             """Every check first, then the blobs: a refused promotion writes nothing."""
-            gated = target.value in gates.GATED_STATES
-            report = self._gate(files, version, target.value, metrics) if gated else None
+            [gate] = [lifecycle.gate_of(change) for change in changes if change.version == version]
+            report = self._gate(files, version, gate, metrics) if gate else None
             verdict = _judge_verdict(evidence_file) if target == State.PRODUCTION else None
             if report is not None and report.failures and not force:
                 raise CheckFailed(f"{model}@{version}: {report.summary()} (use --force --reason to override)")

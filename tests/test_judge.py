@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -15,7 +16,6 @@ from mreg.judge.pipeline import (
     JudgeConfig,
     JudgeReport,
     MetricSpec,
-    Outcome,
     classify_metric,
     judge,
     load_samples,
@@ -36,6 +36,17 @@ from mreg.judge.stats import (
 )
 
 from conftest import data_file
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Just what the scorer reads of a metric's result (``pipeline.Scorable``)."""
+
+    name: str
+    label: str
+    groups: list[str]
+    critical: bool = False
+    muted: bool = False
 
 
 # ------------------------------------------------------------- vector files

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from mreg.errors import InvalidName
 
@@ -41,14 +40,6 @@ def natural_key(name: str) -> list:
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
-class VersionRef(NamedTuple):
-    model: str
-    version: str
-
-    def __str__(self) -> str:
-        return f"{self.model}@{self.version}"
-
-
 def parse_ref(text: str, *, version_required: bool = True) -> tuple[str, str | None]:
     """Split ``MODEL@VERSION`` (or a bare ``MODEL`` when allowed) and check both names."""
     model, sep, version = text.partition("@")
@@ -68,9 +59,3 @@ def _refuse_other_separators(text: str) -> None:
         model, sep, version = text.partition(separator)
         if sep and NAME_PATTERN.fullmatch(model) and NAME_PATTERN.fullmatch(version):
             raise InvalidName("version reference", text, f"did you mean {model}@{version}? (MODEL@VERSION)")
-
-
-def parse_version_ref(text: str) -> VersionRef:
-    model, version = parse_ref(text)
-    assert version is not None
-    return VersionRef(model, version)

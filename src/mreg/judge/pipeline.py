@@ -325,17 +325,6 @@ class Scorable(Protocol):
     muted: bool
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A minimal scorable result, for scoring without a full report."""
-
-    name: str
-    label: Label
-    groups: list[str]
-    critical: bool = False
-    muted: bool = False
-
-
 def _round_half_up(value: float) -> float:
     return float(Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 

@@ -48,8 +48,6 @@ from mreg.lineage.index import ReferenceIndex, drop as drop_index
 if TYPE_CHECKING:
     from mreg.repository import ModelFiles, Repository
 
-NODE_TYPES = ("dataset", "model", "version", "artifact", "run", "service")
-EDGE_TYPES = ("consumes", "serves", "contains", "trained_on", "derived_from", "produced_by")
 Direction = Literal["upstream", "downstream", "both"]
 
 # impact lists Production first, then the rest by how close they are to serving traffic

@@ -5,21 +5,23 @@ its changes (version, from, to, and the digest of the version's manifest at that
 who and when, why, whether it was forced, its evidence, and ``previous``: the sha256 of the
 previous event file's bytes, as a git commit names its parent. Appending is a
 compare-and-swap without a lock server: fold the events read, plan the change, create
-SEQ+1 exclusively. If another writer created it first, re-read and plan again; a plan that
-no longer holds is refused as a conflict that says what changed.
+SEQ+1 exclusively (``append``). If another writer created it first, the registry re-reads
+and plans again; a plan that no longer holds is refused as a conflict that says what changed.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import Field, field_validator
 
 from mreg.codec import digest_bytes
-from mreg.errors import AlreadyExists, ConcurrentUpdate, UsageError
 from mreg.layout import event_path
 from mreg.lifecycle import Change, State
 from mreg.manifest import SCHEMA_VERSION, Digest, Document, Name, check_schema
+
+if TYPE_CHECKING:
+    from mreg.store import Storage
 
 MAX_ATTEMPTS = 64
 
@@ -70,28 +72,16 @@ class StoredEvent(NamedTuple):
     path: str
 
 
-def append(model: str, plan: Callable[[], Event], create: Callable[[str, bytes], None]) -> StoredEvent:
-    """Append the event ``plan`` builds from a fresh read of the history, retrying lost races.
+def append(storage: Storage, event: Event) -> StoredEvent:
+    """Seal ``event`` and create its file exclusively: one attempt of the compare-and-swap.
 
-    ``plan`` must re-read and re-validate on every call and take ``seq``/``previous`` from
-    the last event it read (see ``next_links``). If a retry's plan no longer holds, the
-    other writer changed what this one relied on: that is a conflict.
+    Raises ``AlreadyExists`` when another writer created SEQ first; the caller then reads
+    the history again and plans again (``Registry._append``), at most ``MAX_ATTEMPTS`` times.
     """
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            event = plan()
-        except UsageError as refusal:
-            if attempt == 0:
-                raise
-            raise ConcurrentUpdate(model, f"another writer appended first, and now {refusal.message}") from None
-        data = event.sealed().to_yaml()
-        path = event_path(model, event.seq)
-        try:
-            create(path, data)
-        except AlreadyExists:
-            continue
-        return StoredEvent(event, digest_bytes(data), path)
-    raise ConcurrentUpdate(model, f"gave up after {MAX_ATTEMPTS} attempts; too many concurrent writers")
+    data = event.sealed().to_yaml()
+    path = event_path(event.model, event.seq)
+    storage.create(path, data)
+    return StoredEvent(event, digest_bytes(data), path)
 
 
 def next_links(history: list[StoredEvent]) -> dict:

@@ -12,23 +12,16 @@ from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from mreg import artifacts, clock, events, gates, layout, lifecycle
-from mreg.codec import digest_bytes, dump_json, load_yaml
-from mreg.errors import (
-    AlreadyExists,
-    CheckFailed,
-    Conflict,
-    MregError,
-    NotFound,
-    PathNotFound,
-    UsageError,
-)
-from mreg.events import ChangeRecord, Event, Evidence
+from mreg import artifacts, clock, events, gates, layout, lifecycle, planning
+from mreg.codec import digest_bytes
+from mreg.errors import AlreadyExists, CheckFailed, ConcurrentUpdate, Conflict, NotFound, UsageError
+from mreg.events import ChangeRecord, Event
 from mreg.gates import GateReport
 from mreg.layout import model_path, object_path, version_path
 from mreg.lifecycle import Change, State
 from mreg.manifest import Environment, ModelSpec, RegistryConfig, VersionManifest
 from mreg.names import check_name, natural_key, parse_ref
+from mreg.planning import Plan, Proof
 from mreg.provenance import parameters_from_file, with_provenance
 from mreg.repository import ModelFiles, Repository, StoredManifest
 from mreg.results import (
@@ -384,46 +377,59 @@ class Registry:
         self,
         model: str,
         action: str,
-        planner: Callable[[ModelFiles], list[Change]],
+        plan_for: Callable[[ModelFiles], Plan],
         reason: str | None,
         forced: bool = False,
-        evidence: Callable[[ModelFiles, list[Change]], list[Evidence]] | None = None,
+        attached: list[Proof] = (),
         archived_to: str | None = None,
         by: str | None = None,
         at: datetime | None = None,
     ) -> EventResult:
-        """Plan against the freshest history and append one event; retried if another writer won.
+        """Plan against the freshest history and append one event; re-read and re-plan if
+        another writer appended first (the compare-and-swap of ``events.append``).
 
-        ``at`` (an importer's source time) is raised to the previous event's time if older,
-        so a chain's times never go backwards (``status --at`` reads a prefix by time)."""
+        ``attached`` (what the user handed in) is stored once, after the first plan holds,
+        so a refused command stores nothing. ``at`` (an importer's source time) is raised to
+        the previous event's time if older, so a chain's times never go backwards
+        (``status --at`` reads a prefix by time)."""
         if forced and not reason:
             raise UsageError("--force needs --reason: forced changes must say why")
+        stored_digests: set[str] = set()
 
-        def plan() -> Event:
+        def store(proofs: list[Proof]) -> None:
+            for proof in proofs:
+                if proof.record.digest not in stored_digests:
+                    self.blobs.put_bytes(proof.data)
+                    stored_digests.add(proof.record.digest)
+
+        for attempt in range(events.MAX_ATTEMPTS):
             files = self.repository.model_files(model)
-            changes = planner(files)
-            proofs = evidence(files, changes) if evidence else []
-            records = [
-                ChangeRecord(**{"version": c.version, "from": c.source, "to": c.target,
-                                "manifest": files.manifest(c.version).digest})
-                for c in changes
-            ]
+            try:
+                plan = plan_for(files)
+            except UsageError as refusal:
+                if attempt == 0:
+                    raise
+                raise ConcurrentUpdate(model, f"another writer appended first, and now {refusal.message}") from None
+            store([*attached, *plan.evidence])
             actor, time = clock.stamp(by, at)
             if files.events and files.events[-1].event.time > time:
                 time = files.events[-1].event.time
-            return Event(
-                model=model, action=action, changes=records, actor=actor,
-                time=time, reason=reason, forced=forced,
-                evidence=proofs, archived_to=archived_to, **events.next_links(files.events),
+            event = Event(
+                model=model, action=action, changes=[_change_record(files, change) for change in plan.changes],
+                actor=actor, time=time, reason=reason, forced=forced,
+                evidence=[proof.record for proof in [*attached, *plan.evidence]], archived_to=archived_to,
+                **events.next_links(files.events),
             )
-
-        stored = events.append(model, plan, self.storage.create)
-        event = stored.event
-        return EventResult(
-            model=model, seq=event.seq, action=event.action,
-            changes=[_change_data(record) for record in event.changes], forced=event.forced,
-            evidence=[proof.to_data() for proof in event.evidence], archived_to=event.archived_to,
-        )
+            try:
+                stored = events.append(self.storage, event)
+            except AlreadyExists:
+                continue
+            return EventResult(
+                model=model, seq=event.seq, action=event.action,
+                changes=[_change_data(record) for record in event.changes], forced=event.forced,
+                evidence=[proof.to_data() for proof in event.evidence], archived_to=event.archived_to,
+            )
+        raise ConcurrentUpdate(model, f"gave up after {events.MAX_ATTEMPTS} attempts; too many concurrent writers")
 
     def promote(
         self,
@@ -441,49 +447,12 @@ class Registry:
         """
         model, version = parse_ref(ref)
         target = lifecycle.parse_state(target)
-        evidence_file = None if evidence_file is None else Path(evidence_file)
+        attached = planning.file_proof(evidence_file) if evidence_file is not None else None
 
-        def planner(files: ModelFiles) -> list[Change]:
-            files.manifest(version)
-            state = files.state()
-            if force:
-                return lifecycle.plan_forced(state, version, target)
-            return lifecycle.plan_promote(state, version, target)
+        def plan_for(files: ModelFiles) -> Plan:
+            return planning.plan_promote(files, version, target, force, metrics, attached)
 
-        def evidence(files: ModelFiles, changes: list[Change]) -> list[Evidence]:
-            """Every check first, then the blobs: a refused promotion writes nothing."""
-            [gate] = [lifecycle.gate_of(change) for change in changes if change.version == version]
-            report = self._gate(files, version, gate, metrics) if gate else None
-            verdict = _judge_verdict(evidence_file) if target == State.PRODUCTION else None
-            if report is not None and report.failures and not force:
-                raise CheckFailed(f"{model}@{version}: {report.summary()} (use --force --reason to override)")
-            if verdict not in (None, "Pass") and not force:
-                raise CheckFailed(f"{model}@{version}: canary judgement is {verdict}, not Pass (use --force --reason to override)")
-            proofs = self._evidence_from_file(evidence_file)
-            if verdict is not None:  # the evidence file is a judge report: record its verdict too
-                proofs = [proofs[0].model_copy(update={"kind": "judge", "verdict": verdict})]
-            return proofs + ([self._gate_evidence(report)] if report is not None else [])
-
-        return self._append(model, "promote", planner, reason, force, evidence)
-
-    def _gate(
-        self, files: ModelFiles, version: str, target: str, metrics: dict[str, float] | None = None
-    ) -> GateReport:
-        """Evaluate the baselines gating ``target`` for a version against its reference version."""
-        baselines = gates.gating(files.spec.baselines, target)
-        reference = _reference_version(files, baselines, exclude=version)
-        return self._evaluate(files, version, target, baselines, reference, metrics)
-
-    @staticmethod
-    def _evaluate(
-        files: ModelFiles, version: str, gate: str, baselines: list, reference: str | None,
-        metrics: dict[str, float] | None,
-    ) -> GateReport:
-        """``baselines`` over the version's metrics (``metrics`` override them) and the reference's."""
-        manifest = files.manifest(version).manifest
-        observed = {**manifest.metrics, **(metrics or {})}
-        reference_metrics = files.manifest(reference).manifest.metrics if reference else {}
-        return gates.evaluate(gate, manifest.ref, baselines, observed, reference_metrics, reference)
+        return self._append(model, "promote", plan_for, reason, force)
 
     def check(self, ref: str, against: str | None = None, metrics: dict[str, float] | None = None) -> GateReport:
         """Evaluate a version against every baseline and a reference (production by default)."""
@@ -491,7 +460,7 @@ class Registry:
         files = self.repository.model_files(model)
         files.manifest(version)
         reference = files.state().serving if against in (None, "production") else against
-        return self._evaluate(
+        return planning.evaluate(
             files, version, "check", files.spec.baselines, None if reference == version else reference, metrics
         )
 
@@ -551,23 +520,6 @@ class Registry:
         files.manifest(version)
         return gates.judge_canary(files.spec.baselines, canary, baseline)
 
-    def _gate_evidence(self, report: GateReport) -> Evidence:
-        """Store the full gate report as a blob; the event names it by digest."""
-        stored = self.blobs.put_bytes(dump_json(report.model_dump(mode="json")).encode())
-        return Evidence(kind=f"gate:{report.gate}", verdict=report.verdict, digest=stored.digest, summary=report.summary())
-
-    def _evidence_from_file(self, path: str | Path | None) -> list[Evidence]:
-        """Keep an evidence file as a blob so the event can name it by digest."""
-        if path is None:
-            return []
-        path = Path(path)
-        if not path.exists():
-            raise PathNotFound(str(path))
-        if not path.is_file():
-            raise UsageError(f"evidence {path} is not a regular file")
-        stored = self.blobs.put_file(path)
-        return [Evidence(kind="file", digest=stored.digest, summary=path.name)]
-
     def rollback(
         self, target: str, to: str | None = None, reason: str | None = None, force: bool = False
     ) -> EventResult:
@@ -575,24 +527,24 @@ class Registry:
         if to is not None:
             check_name("version", to)
 
-        def planner(files: ModelFiles) -> list[Change]:
+        def plan_for(files: ModelFiles) -> Plan:
             for name in (version, to):
                 if name is not None:
                     files.manifest(name)
-            return lifecycle.plan_rollback(files.state(), version, to)
+            return Plan(lifecycle.plan_rollback(files.state(), version, to))
 
-        return self._append(model, "rollback", planner, reason, force)
+        return self._append(model, "rollback", plan_for, reason, force)
 
     def import_state(self, ref: str, target: State, reason: str, by: str, at: datetime) -> EventResult:
         """Record a state another registry gave a version (``mreg import``): forced, since the
         source's stages need not follow mreg's table, and stamped with the source's actor and time."""
         model, version = parse_ref(ref)
 
-        def planner(files: ModelFiles) -> list[Change]:
+        def plan_for(files: ModelFiles) -> Plan:
             files.manifest(version)
-            return lifecycle.plan_forced(files.state(), version, target)
+            return Plan(lifecycle.plan_forced(files.state(), version, target))
 
-        return self._append(model, "import", planner, reason, forced=True, by=by, at=at)
+        return self._append(model, "import", plan_for, reason, forced=True, by=by, at=at)
 
     def deprecate(self, ref: str, reason: str | None = None) -> EventResult:
         return self._move(ref, State.DEPRECATED, "deprecate", reason)
@@ -636,26 +588,12 @@ class Registry:
         Production -> Monitoring -> Production when healthy; -> Retraining on drift, or when
         retraining is ``scheduled`` whatever the metrics say.
         """
-        attached = self._evidence_from_file(source)
-        outcome: dict[str, GateReport] = {}
+        attached = [planning.file_proof(source)] if source is not None else []
 
-        def planner(files: ModelFiles) -> list[Change]:
-            state = files.state()
-            serving = state.serving
-            manifest = files.manifest(serving).manifest if serving else None
-            report = gates.evaluate(
-                "health", manifest.ref if manifest else model, gates.health_baselines(files.spec.baselines), metrics
-            )
-            outcome["report"] = report
-            return lifecycle.plan_health_check(state, healthy=not report.failures and not scheduled)
+        def plan_for(files: ModelFiles) -> Plan:
+            return planning.plan_monitor(files, metrics, scheduled)
 
-        def evidence(files: ModelFiles, changes: list[Change]) -> list[Evidence]:
-            report = outcome["report"]
-            proof = self._gate_evidence(report)
-            verdict = "drift" if report.failures else ("scheduled" if scheduled else "healthy")
-            return [*attached, proof.model_copy(update={"verdict": verdict})]
-
-        return self._append(model, "monitor", planner, None, evidence=evidence)
+        return self._append(model, "monitor", plan_for, None, attached=attached)
 
     def reindex(self) -> int:
         """Drop the derived files (.cache/) and rebuild them from every file; returns how many
@@ -724,36 +662,16 @@ class Registry:
     def _move(self, ref: str, target: State, action: str, reason: str | None, **extra) -> EventResult:
         model, version = parse_ref(ref)
 
-        def planner(files: ModelFiles) -> list[Change]:
+        def plan_for(files: ModelFiles) -> Plan:
             files.manifest(version)
-            return lifecycle.plan_move(files.state(), version, target)
+            return Plan(lifecycle.plan_move(files.state(), version, target))
 
-        return self._append(model, action, planner, reason, **extra)
+        return self._append(model, action, plan_for, reason, **extra)
 
 
 def _in_git_work_tree(directory: Path) -> bool:
     """Whether ``directory`` (or a parent) holds ``.git``, as git itself looks upward."""
     return any((folder / ".git").exists() for folder in (directory, *directory.parents))
-
-
-def _reference_version(files: ModelFiles, baselines: list, exclude: str) -> str | None:
-    """The version a relative tolerance compares against: the baselines' ``reference``
-    (``production`` means the serving version), skipping the version under test."""
-    names = {baseline.reference for baseline in baselines if baseline.tolerance is not None}
-    name = names.pop() if len(names) == 1 else "production"
-    version = files.state().serving if name == "production" else name
-    return version if version in files.manifests and version != exclude else None
-
-
-def _judge_verdict(path: Path | None) -> str | None:
-    """The verdict of a ``mreg judge --json`` report given as evidence, if it is one."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        data = load_yaml(path.read_bytes(), str(path))
-    except MregError:
-        return None
-    return data.get("verdict") if isinstance(data, dict) and "metrics" in data else None
 
 
 def _current(files: ModelFiles) -> tuple[str | None, str | None]:
@@ -770,6 +688,12 @@ def _needed_blobs(registry: "Registry", artifacts_: list) -> set[str]:
     tops = {a.digest for a in artifacts_ if a.kind != "external"}
     fetch_missing_blobs(registry, tops)
     return tops | artifacts.blob_digests(registry.blobs, artifacts_)
+
+
+def _change_record(files: ModelFiles, change: Change) -> ChangeRecord:
+    """A change as the event records it, with the digest of the version's manifest now."""
+    return ChangeRecord(**{"version": change.version, "from": change.source, "to": change.target,
+                           "manifest": files.manifest(change.version).digest})
 
 
 def _change_data(record: ChangeRecord) -> dict[str, str]:

@@ -126,7 +126,7 @@ def test_an_unreachable_s3_endpoint_for_an_external_artifact_is_exit_7(tmp_path,
     registry = tmp_path / "registry"
     mreg.init(str(registry)).add_model(mreg.manifest.ModelSpec(id="M", name="m"))
     for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y",
-                        "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}.items():
+                        "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}.items():
         monkeypatch.setenv(name, value)
     _one_line(_mreg("-r", str(registry), "register", "M@v1", "-a", "s3://bucket/key.bin"), 7, "cannot reach")
 

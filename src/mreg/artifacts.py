@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlparse
 
-from mreg.errors import AlreadyExists, CorruptObject, IntegrityError, StoreUnavailable, UsageError, os_errors
+from mreg.errors import (
+    AlreadyExists, CorruptObject, IntegrityError, MissingDependency, StoreUnavailable, UsageError, os_errors,
+)
 from mreg.manifest import Artifact
 from mreg.paths import paths_problem
 from mreg.results import PulledFile
@@ -118,16 +120,38 @@ def blob_digests(blobs: BlobStore, artifacts: list[Artifact]) -> set[str]:
     return digests
 
 
+def _storage_options(url: str) -> dict:
+    """An ``s3://`` artifact is read with the registry's own timeouts and retries (and its
+    botocore session, which has parsed the service model already)."""
+    if urlparse(url).scheme in ("s3", "s3a"):
+        from mreg.store.s3 import client_config, session
+
+        return {"config_kwargs": client_config(), "session": session()}
+    return {}
+
+
+def _missing_filesystem(url: str) -> MissingDependency:
+    from fsspec.registry import known_implementations
+
+    scheme = urlparse(url).scheme
+    if scheme in ("s3", "s3a"):
+        return MissingDependency("s3fs", "s3")
+    package = known_implementations.get(scheme, {}).get("class", scheme).partition(".")[0]
+    return MissingDependency(package, None)
+
+
 def _external_chunks(url: str) -> Iterator[bytes]:
     import fsspec
 
     try:
-        with fsspec.open(url, "rb") as stream:
+        with fsspec.open(url, "rb", **_storage_options(url)) as stream:
             while chunk := stream.read(CHUNK):
                 yield chunk
     except FileNotFoundError:
         raise UsageError(f"external artifact {url} does not exist") from None
-    except (OSError, ValueError, ImportError) as exc:
+    except ImportError:  # fsspec's "Install s3fs to access S3", and its kin for gcs://, az://...
+        raise _missing_filesystem(url) from None
+    except (OSError, ValueError) as exc:
         raise StoreUnavailable(url, _first_line(exc)) from None
     except Exception as exc:  # botocore's and aiohttp's errors are not OSErrors
         if type(exc).__module__.partition(".")[0] not in _NETWORK_LIBRARIES:

@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     INTEGRITY = 5
     CHECK_FAILED = 6
     UNAVAILABLE = 7  # a store or URL could not be reached
+    MISSING_EXTRA = 8  # an optional dependency the command needs is not installed
 
 
 class MregError(Exception):
@@ -170,10 +171,14 @@ class CheckFailed(MregError):
 
 
 class MissingDependency(MregError):
-    """A command needs an optional extra that is not installed."""
+    """A command needs an optional package that is not installed: the environment's
+    fault, not mreg's, so not exit 1; the one line names what to install."""
 
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"this command needs {package}, which is not installed: pip install 'mreg[{extra}]'")
+    exit_code = ExitCode.MISSING_EXTRA
+
+    def __init__(self, package: str, extra: str | None) -> None:
+        install = f"pip install 'mreg[{extra}]'" if extra else f"pip install {package}"
+        super().__init__(f"this command needs {package}, which is not installed: {install}")
         self.package, self.extra = package, extra
 
 

@@ -20,7 +20,8 @@ app = typer.Typer(
         "A model registry in plain files: versions with content-addressed artifacts, a "
         "hash-chained lifecycle, lineage and baseline gates, on a directory or S3.\n\n"
         "Name a version as MODEL@VERSION. Exit codes: 0 ok, 1 unexpected, 2 usage or invalid "
-        "input, 3 not found, 4 conflict, 5 integrity failure, 6 check failed, 7 store unavailable."
+        "input, 3 not found, 4 conflict, 5 integrity failure, 6 check failed, 7 store unavailable, 8 optional "
+        "dependency missing."
     ),
     no_args_is_help=True,
     add_completion=True,

@@ -20,18 +20,28 @@ Invariants, on any S3 server that honours conditional writes (AWS, SeaweedFS, Mi
 - Credentials and endpoint come from the standard AWS environment (variables, profiles,
   instance roles) and are never printed; an unreachable endpoint, missing credentials or
   a refused signature is ``StoreUnavailable`` (exit 7) with one line saying which.
+- Giving up: a connection must open within ``CONNECT_TIMEOUT`` seconds, and a request is
+  tried ``ATTEMPTS`` times in all with botocore's "standard" retries (exponential backoff
+  with jitter; throttling and 5xx answers are retried too). botocore's own default, five
+  "legacy" attempts, kept a closed port busy for 8-10 s before exit 7; now it takes well
+  under a second, and a silent host about ``ATTEMPTS * CONNECT_TIMEOUT`` seconds.
+  ``AWS_MAX_ATTEMPTS`` and ``AWS_RETRY_MODE`` (or ``max_attempts`` and ``retry_mode`` in
+  the AWS profile) override these two.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import time
 import uuid
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 from urllib.parse import urlparse
 
-from mreg.errors import AlreadyExists, ConcurrentUpdate, PathNotFound, StoreUnavailable, UsageError
+from mreg.errors import (
+    AlreadyExists, ConcurrentUpdate, MissingDependency, PathNotFound, StoreUnavailable, UsageError,
+)
 from mreg.layout import TEMP_DIR
 from mreg.store.storage import FileInfo, check_path
 
@@ -39,6 +49,8 @@ PART = 16 << 20  # multipart part size, and the largest blob kept in memory befo
 COPY_LIMIT = 5 << 30  # the largest object one CopyObject may copy
 MAX_CONNECTIONS = 16  # per process; bounds parallel transfers too
 CONFLICT_RETRIES = 5
+CONNECT_TIMEOUT = 3  # seconds; one lost SYN (retransmitted after 1 s) still connects
+ATTEMPTS = 3  # per request, the first included
 
 
 def _client_errors(exc: BaseException) -> Iterator[dict]:
@@ -70,11 +82,34 @@ def is_conditional_conflict(exc: BaseException) -> bool:
 
 
 @functools.cache
-def _session():
+def session():
     """The process's aiobotocore session: creating a client from it costs ~40 ms, not ~400 ms."""
     from aiobotocore.session import AioSession
 
     return AioSession()
+
+
+def client_config() -> dict:
+    """botocore ``Config`` settings for every S3 client mreg makes (the registry's, and
+    fsspec's for an ``-a s3://`` artifact): how long to wait, how often to retry."""
+    retries = {}  # what the user configured is left out here, so botocore reads it as usual
+    if not _configured("retry_mode", "AWS_RETRY_MODE"):
+        retries["mode"] = "standard"
+    if not _configured("max_attempts", "AWS_MAX_ATTEMPTS"):
+        retries["total_max_attempts"] = ATTEMPTS
+    return {"connect_timeout": CONNECT_TIMEOUT, "retries": retries, "max_pool_connections": MAX_CONNECTIONS}
+
+
+def _configured(name: str, variable: str) -> bool:
+    """Whether the environment or the AWS profile (``~/.aws/config``) sets ``name``."""
+    import botocore.exceptions
+
+    if variable in os.environ:
+        return True
+    try:
+        return name in session().get_scoped_config()
+    except botocore.exceptions.ProfileNotFound:  # botocore reports that itself, on first use
+        return False
 
 
 def _first_line(exc: BaseException) -> str:
@@ -136,15 +171,18 @@ class S3Storage:
         if self.prefix:
             check_path(self.prefix)
         self.url = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
-        import s3fs
+        try:
+            import s3fs
+        except ImportError:
+            raise MissingDependency("s3fs", "s3") from None
 
         # A client of its own (its requests can be counted through its event hooks), made
         # from the process's one botocore session, which has already parsed the service model.
         self.fs = s3fs.S3FileSystem(
             use_listings_cache=False,
             skip_instance_cache=True,
-            session=_session(),
-            config_kwargs={"max_pool_connections": MAX_CONNECTIONS},
+            session=session(),
+            config_kwargs=client_config(),
         )
 
     # -- names and errors ------------------------------------------------------------------

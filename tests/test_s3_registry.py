@@ -69,11 +69,14 @@ def test_split_layout_keeps_manifests_local_and_blobs_in_s3(s3_url, tmp_path):
 
     cli.ok("pull", "M1@v1", "-o", str(tmp_path / "out"))
     assert (tmp_path / "out/weights.bin").read_bytes() == weights.read_bytes()
-    assert "ok:" in cli.ok("verify", "--deep")
+    checked = cli.ok("verify", "--deep")
+    assert checked.startswith("ok:") and checked.rstrip().endswith(f"1 objects re-hashed in the blob store {blobs_url}")
+    assert json.loads(cli.ok("verify", "--json"))["blob_store"] == blobs_url
 
     blob_store.delete(object_path(digest))
     failed = cli("verify")
     assert failed.exit_code == 5 and object_path(digest) in failed.stdout
+    assert f"artifact weights.bin (models/M1/versions/v1.yaml) in the blob store {blobs_url}\n" in failed.stdout
 
 
 def test_the_cli_works_unchanged_on_an_s3_url_and_draws_no_bar_when_piped(s3_url, tmp_path):

@@ -109,6 +109,8 @@ class _Checker:
         blobs = BlobStore(open_storage(archive_url)) if archive_url else self.repository.blobs
         where = version_path(manifest.model, manifest.version)
         nowhere = " here or on any remote" if self.repository.config.remotes and not archive_url else ""
+        if self.repository.config.blob_store and not archive_url:
+            nowhere = f" in the blob store {blobs.storage.url}{nowhere.replace(' here', ',')}"
         for artifact in manifest.artifacts:
             if artifact.kind == "external":
                 continue
@@ -145,8 +147,9 @@ def verify(repository: Repository, model: str | None = None, deep: bool = False)
                     pass
             except CorruptObject as exc:
                 checker.fail(object_path(digest), f"corrupt: hashes to {exc.actual}")
+    external = repository.blobs.storage.url if repository.config.blob_store else None
     return VerifyReport(
-        ok=not checker.problems, deep=deep, objects=len(objects),
+        ok=not checker.problems, deep=deep, objects=len(objects), blob_store=external,
         problems=sorted(checker.problems, key=lambda p: (p.path, p.message)), **checker.counts,
     )
 

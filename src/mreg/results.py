@@ -134,6 +134,7 @@ class VerifyReport(Result):
     events: int
     objects: int
     problems: list[Problem]
+    blob_store: str | None = None  # where the blobs were looked for, when mreg.yaml names a store of its own
 
 
 class GcReport(Result):

@@ -314,6 +314,7 @@ def verify(
         output.line(
             f"{verdict}: {report.models} models, {report.versions} versions, {report.events} events, "
             f"{report.objects} objects{' re-hashed' if deep else ''}"
+            f"{f' in the blob store {report.blob_store}' if report.blob_store else ''}"
         )
     if not report.ok:
         raise IntegrityError(f"verify found {len(report.problems)} problems (listed on stdout)")

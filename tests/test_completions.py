@@ -24,17 +24,43 @@ def test_committed_completion_scripts_are_current():
         assert (REPO / "completions" / name).read_text() == generator["script"](shell), name
 
 
-def complete(words: str) -> list[str]:
+def complete(words: str, registry: Path = EXAMPLE) -> list[str]:
     """What mreg's completion program offers for the last word of ``words``."""
     parts = words.split(" ")
     env = {**os.environ, "_MREG_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(parts) - 1),
-           "MREG_REGISTRY": str(EXAMPLE)}
+           "MREG_REGISTRY": str(registry)}
     done = subprocess.run([sys.executable, "-m", "mreg"], env=env, capture_output=True, text=True, timeout=60)
     return done.stdout.split()
 
 
-def test_states_complete_from_the_transition_table():
-    assert complete("mreg promote MDL-REC@v12.4 --to ca") == ["candidate", "canary"]
+@pytest.fixture
+def staged(tmp_path) -> Path:
+    """M@v1 in development, v2 in experimentation, v3 a candidate, v4 on the canary."""
+    import mreg
+    from mreg.manifest import ModelSpec
+
+    registry = mreg.init(str(tmp_path / "staged"))
+    registry.add_model(ModelSpec(id="M", name="m"))
+    for version, path in (("v1", ()), ("v2", ("experimentation",)), ("v3", ("experimentation", "candidate")),
+                          ("v4", ("experimentation", "candidate", "canary"))):
+        registry.register(f"M@{version}")
+        for state in path:
+            registry.promote(f"M@{version}", state)
+    return tmp_path / "staged"
+
+
+def test_promote_offers_only_the_states_the_version_can_reach_from_where_it_is(staged):
+    assert complete("mreg promote M@v1 --to ", staged) == ["experimentation"]
+    assert complete("mreg promote M@v2 --to ", staged) == ["candidate"]
+    assert complete("mreg promote M@v3 --reason ok --to ", staged) == ["canary"]
+    assert complete("mreg promote M@v4 --to ", staged) == ["production"]
+    assert complete("mreg promote M@v4 --to c", staged) == []
+    assert complete("mreg promote MDL-REC@v12.4 --to ") == []  # production moves on by monitor, deprecate, rollback
+
+
+def test_states_complete_from_the_transition_table_when_no_version_is_named():
+    assert complete("mreg promote --to ca") == ["candidate", "canary"]
+    assert complete("mreg promote NOPE@v1 --to ca") == ["candidate", "canary"]
 
 
 def test_models_and_versions_complete_from_the_registry():
@@ -64,6 +90,7 @@ class Terminal:
     """An interactive shell in a private tmux server, typed into and read off the screen."""
 
     def __init__(self, shell: str, home: Path) -> None:
+        self.shell = shell
         command, setup, self.list_keys = SHELLS[shell]
         bin_dir = home / "bin"
         bin_dir.mkdir(parents=True)
@@ -124,13 +151,18 @@ def terminal(request, tmp_path):
 
 
 @pytest.mark.parametrize("terminal", ["bash", "zsh", "fish"], indirect=True)
-def test_an_interactive_shell_completes_commands_models_versions_and_states(terminal):
+def test_an_interactive_shell_completes_commands_models_versions_and_states(terminal, staged):
     terminal.complete("mreg pro", "mreg promote")
     models = terminal.complete("mreg promote MDL-", "MDL-EXP@", "MDL-PERS@", "MDL-QUAL@", "MDL-REC@", "MDL-SEARCH@")
     assert "MDL-REC@v" not in models
     versions = terminal.complete("mreg promote MDL-REC@", "v10.0", "v11.0", "v12.0", "v12.4")
     assert "MDL-EXP" not in versions.split("\n", 1)[1]
-    terminal.complete("mreg promote MDL-REC@v12.4 --to ", "candidate", "canary", "production", "experimentation")
+    terminal.type("C-u", f"export MREG_REGISTRY={staged}" if terminal.shell != "fish" else f"set -x MREG_REGISTRY {staged}",
+                  "Enter")
+    # the one state promote can take M@v3 to is inserted into the line: no list, no other state
+    assert "--to canary" in terminal.complete("mreg promote M@v3 --to ", "mreg promote M@v3 --to canary")
+    screen = terminal.complete("mreg promote M@v2 --to ", "mreg promote M@v2 --to candidate")
+    assert "experimentation" not in screen and "production" not in screen
 
 
 @pytest.mark.parametrize("terminal", ["bash"], indirect=True)

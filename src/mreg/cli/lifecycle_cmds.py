@@ -22,10 +22,6 @@ STATE_NAMES = ", ".join(state.value for state in State)
 REASON = typer.Option(None, "--reason", metavar="TEXT", help="Why; recorded in the event (required with --force).")
 
 
-def _complete_state(incomplete: str) -> list[str]:
-    return [state.value for state in State if state.value.startswith(incomplete.lower())]
-
-
 def _report(result: EventResult, as_json: bool) -> None:
     if as_json:
         output.emit_json(result.to_json_data())
@@ -68,7 +64,7 @@ def states(
 @command(app)
 def promote(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version to move.", autocompletion=complete.version_refs),
-    to: str = typer.Option(..., "--to", metavar="STATE", help=f"Target state: {STATE_NAMES}.", autocompletion=_complete_state),
+    to: str = typer.Option(..., "--to", metavar="STATE", help=f"Target state: {STATE_NAMES}.", autocompletion=complete.promote_targets),
     reason: Optional[str] = REASON,
     evidence: Optional[Path] = typer.Option(
         None, "--evidence", metavar="PATH", help="A file backing the change (stored by digest); a 'mreg judge --json' report is checked."

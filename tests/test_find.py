@@ -19,6 +19,18 @@ def test_the_issue_query_finds_the_serving_pytorch_version():
     assert found["fields"] == ["framework", "metrics.engagement_rate"]
 
 
+def test_the_issue_query_as_written_answers_on_the_example():
+    """Issue 13's query word for word (>= 0.3): v12.4 is PyTorch and serving, but at 0.291."""
+    literal = ISSUE_QUERY.replace(">= 0.28", ">= 0.3")
+    everything = mreg.open(EXAMPLE).find().versions
+    expected = [(v.model, v.version) for v in everything if (v.framework or "").startswith("PyTorch")
+                and v.metrics.get("engagement_rate", -1) >= 0.3 and v.state in ("production", "canary")]
+    outcome = Cli(str(EXAMPLE))("find", literal, "--json")
+    assert outcome.exit_code == 0 and outcome.stderr == ""
+    assert [(v["model"], v["version"]) for v in json.loads(outcome.stdout)["versions"]] == expected == []
+    assert [v.metrics["engagement_rate"] for v in everything if v.model == "MDL-REC" and v.version == "v12.4"] == [0.291]
+
+
 def test_order_by_and_limit_rank_versions_across_models():
     text = Cli(str(EXAMPLE)).ok("find", "metrics.engagement_rate > 0", "--order-by", "metrics.engagement_rate DESC", "-n", "2")
     lines = text.splitlines()

@@ -1,20 +1,32 @@
 """``mreg import mlflow`` of 100 versions from a real sqlite tracking store.
 
-    python bench/bench_mlflow_import.py [--models 4] [--versions 25]
+    python bench/bench_mlflow_import.py [--models 4] [--versions 25] [--rounds 3]
 
 Builds the MLflow store through MlflowClient (a run with params, metrics, a dataset input
 and a small artifact directory per version; every 5th version staged, the newest in
-Production), then times the first import and a second one (nothing new).
+Production). Each round, with the mreg of this checkout (its ``src/``):
+
+1. the baseline: MLflow's own client reading what the import reads (every registered
+   model, every version, its run, its artifacts downloaded), and nothing else;
+2. ``Registry.import_mlflow`` into a fresh registry;
+3. the same import again, which must add nothing and leave the registry byte-identical.
+
+Prints medians of the rounds, per version, and the import / baseline ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]  # this checkout's mreg; conftest's snapshot
 
 
 def build(root: Path, models: int, versions: int) -> str:
@@ -45,25 +57,69 @@ def build(root: Path, models: int, versions: int) -> str:
     return uri
 
 
+def read_like_the_import(uri: str, into: Path) -> int:
+    """What the import asks MLflow for, through the same client calls; the versions read."""
+    import mlflow.artifacts
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    count = 0
+    for registered in client.search_registered_models():
+        for version in client.search_model_versions(f"name = '{registered.name}'"):
+            client.get_run(version.run_id)
+            target = into / registered.name / str(version.version)
+            target.mkdir(parents=True)
+            mlflow.artifacts.download_artifacts(artifact_uri=version.source, dst_path=str(target), tracking_uri=uri)
+            count += 1
+    return count
+
+
+def timed(action):
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=4)
     parser.add_argument("--versions", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mreg
+    from conftest import snapshot
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         started = time.perf_counter()
         uri = build(root, options.models, options.versions)
-        print(f"setup: MLflow store with {options.models * options.versions} versions in {time.perf_counter() - started:.0f} s")
-        registry = mreg.init(str(root / "registry"))
-        for label in ("first import", "second import (no-op)"):
-            started = time.perf_counter()
-            report = mreg.open(str(root / "registry")).import_mlflow(uri)
-            print(f"{label:22s} {time.perf_counter() - started:6.1f} s  versions added {len(report.versions_added)}  "
-                  f"state changes {len(report.events_added)}  already there {report.already_there}")
-        assert registry.verify().ok
+        count = options.models * options.versions
+        print(f"MLflow sqlite store: {options.models} models, {count} versions (built in {time.perf_counter() - started:.0f} s)")
+        figures: dict[str, list[float]] = {"baseline": [], "first": [], "again": []}
+        for round_ in range(options.rounds):
+            seconds, read = timed(lambda: read_like_the_import(uri, root / f"read{round_}"))
+            assert read == count
+            figures["baseline"].append(seconds)
+            url = str(root / f"registry{round_}")
+            mreg.init(url)
+            seconds, report = timed(lambda: mreg.open(url).import_mlflow(uri))
+            assert len(report.versions_added) == count and mreg.open(url).verify().ok
+            figures["first"].append(seconds)
+            before = snapshot(url)
+            seconds, report = timed(lambda: mreg.open(url).import_mlflow(uri))
+            assert report.versions_added == report.events_added == [] and report.already_there == count
+            assert snapshot(url) == before, "a second import changed the registry"
+            figures["again"].append(seconds)
+        events = sum(1 for entry in mreg.open(url).log() if entry.action == "import")
+    for label, key in (("MLflow client reads (baseline)", "baseline"), ("mreg import mlflow", "first"),
+                       ("second import (no-op)", "again")):
+        times = figures[key]
+        median = statistics.median(times)
+        print(f"{label:32s} median {median:6.2f} s ({min(times):.2f}-{max(times):.2f})  "
+              f"{median / count * 1000:6.1f} ms per version")
+    print(f"import / baseline: {statistics.median(figures['first']) / statistics.median(figures['baseline']):.2f}x; "
+          f"{count} versions and {events} state changes imported; second import byte-identical; {options.rounds} rounds")
 
 
 if __name__ == "__main__":

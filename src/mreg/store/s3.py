@@ -24,7 +24,8 @@ Invariants, on any S3 server that honours conditional writes (AWS, SeaweedFS, Mi
   tried ``ATTEMPTS`` times in all with botocore's "standard" retries (exponential backoff
   with jitter; throttling and 5xx answers are retried too). botocore's own default, five
   "legacy" attempts, kept a closed port busy for 8-10 s before exit 7; now it takes well
-  under a second, and a silent host about ``ATTEMPTS * CONNECT_TIMEOUT`` seconds.
+  under a second; a host that never answers takes about ``ATTEMPTS * CONNECT_TIMEOUT``
+  seconds.
   ``AWS_MAX_ATTEMPTS`` and ``AWS_RETRY_MODE`` (or ``max_attempts`` and ``retry_mode`` in
   the AWS profile) override these two.
 """
@@ -49,8 +50,8 @@ PART = 16 << 20  # multipart part size, and the largest blob kept in memory befo
 COPY_LIMIT = 5 << 30  # the largest object one CopyObject may copy
 MAX_CONNECTIONS = 16  # per process; bounds parallel transfers too
 CONFLICT_RETRIES = 5
-CONNECT_TIMEOUT = 3  # seconds; one lost SYN (retransmitted after 1 s) still connects
-ATTEMPTS = 3  # per request, the first included
+CONNECT_TIMEOUT = 5  # seconds (s3fs's own default): two lost SYNs, retransmitted after 1 s and 3 s, still connect
+ATTEMPTS = 3  # per request, the first included: the "standard" retry mode's default in every AWS SDK
 
 
 def _client_errors(exc: BaseException) -> Iterator[dict]:

@@ -7,8 +7,9 @@ artifact each, parents chaining within the model; every tenth model derives from
 before it) and its newest version promoted to Production. ``--history`` adds one model per
 depth, ``HIST-<depth>``, whose serving version went through that many health checks
 (``monitor`` events), so a benchmark can compare a short history with a long one.
-Everything is deterministic (SOURCE_DATE_EPOCH pins the clock) and the result passes
-``mreg verify``.
+Versions go in through the bulk path (``Registry.register_many``: checked like
+``register``, written as one durable batch per 100 models). Everything is deterministic
+(SOURCE_DATE_EPOCH pins the clock) and the result passes ``mreg verify``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -95,43 +95,31 @@ def models_to_build(count: int, depths: list[int]) -> Iterator[tuple[str, int, i
         yield history_id(depth), count + depth, depth
 
 
-def register_all(registry, model: str, batch: list[tuple[dict, dict[str, bytes]]]) -> None:
-    """The bulk path (``Registry.register_many``: one fsync per directory) where the library
-    has it; else one durable ``register`` per version, with each artifact from a scratch file."""
-    if hasattr(registry, "register_many"):
-        registry.register_many(model, batch)
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        for data, files in batch:
-            sources = []
-            for name, content in files.items():
-                (Path(scratch) / name).write_bytes(content)
-                sources.append(str(Path(scratch) / name))
-            registry.register(f"{model}@{data['version']}", data, artifact_sources=sources)
-
-
-def build(root: Path, count: int, versions: int, depths: list[int]) -> int:
-    """Write the registry through the library's bulk path; returns the number of versions."""
+def build(root: Path, count: int, versions: int, depths: list[int], batch_models: int = 100) -> int:
+    """Write the registry through the library's bulk path (``Registry.register_many``, one
+    durable batch per ``batch_models`` models); returns the number of versions."""
     os.environ["SOURCE_DATE_EPOCH"] = str(EPOCH)
     import mreg
     from mreg.lifecycle import State
     from mreg.manifest import ModelSpec
+    from mreg.registry import NewVersion
 
     registry = mreg.init(str(root))
+    plan = list(models_to_build(count, depths))
     total = 0
-    for model, n, depth in models_to_build(count, depths):
-        registry.add_model(ModelSpec.from_data(model_spec(model, n), model))
+    for start in range(0, len(plan), batch_models):
+        chunk = plan[start:start + batch_models]
         batch = []
-        for index in range(versions):
-            version = version_name(index)
-            data = manifest(model, n, index, versions)
-            batch.append((data, {"model.bin": artifact_bytes(model, version)}))
-        register_all(registry, model, batch)
-        total += len(batch)
-        newest = f"{model}@{version_name(versions - 1)}"
-        registry.promote(newest, State.PRODUCTION, reason="generated", force=True)
-        for _ in range(depth):
-            registry.monitor(model, {"auc": 0.9, "latency_p99_ms": 50.0})
+        for model, n, _ in chunk:
+            registry.add_model(ModelSpec.from_data(model_spec(model, n), model))
+            batch += [NewVersion(manifest(model, n, index, versions), model,
+                                 {"model.bin": artifact_bytes(model, version_name(index))})
+                      for index in range(versions)]
+        total += len(registry.register_many(batch).registered)
+        for model, _, depth in chunk:
+            registry.promote(f"{model}@{version_name(versions - 1)}", State.PRODUCTION, reason="generated", force=True)
+            for _ in range(depth):
+                registry.monitor(model, {"auc": 0.9, "latency_p99_ms": 50.0})
     registry.flush()
     return total
 

@@ -190,7 +190,7 @@ ARTIFACT_PAIRS = {
     "duplicate": (_record("w.bin"), _record("w.bin")),
     "file-and-dir": (_record("a"), _record("a/b")),
 }
-# Records whose blob is absent, of the wrong kind or size: refused once register checks the store.
+# Records whose blob is absent, of the wrong kind or size: register checks each record against the blob store.
 STORE_CHECKED_RECORDS = {
     "absent-blob": _record("w.bin", digest="sha256:" + "ab" * 32),
     "tree-is-a-file": _record("w", kind="tree", extra=", files: 1"),
@@ -208,8 +208,7 @@ def artifact_cases() -> list[Case]:
                           {"m.yaml": _artifacts_doc(*records)}))
     for label, record in STORE_CHECKED_RECORDS.items():
         cases.append(Case(f"artifact-{label}", ("register", "M@v9", "-f", "{in}/m.yaml"), USAGE,
-                          {"m.yaml": _artifacts_doc(record)},
-                          xfail="after ARCH_LANDED: register checks each record against the blob store"))
+                          {"m.yaml": _artifacts_doc(record)}))
     return cases
 
 

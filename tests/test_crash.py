@@ -19,7 +19,7 @@ import pytest
 import mreg
 from mreg.manifest import ModelSpec
 
-SYSCALLS = {"link": "link,linkat", "rename": "rename,renameat,renameat2", "fsync": "fsync,fdatasync"}
+SYSCALLS = {"link": "link,linkat", "rename": "rename,renameat,renameat2", "fsync": "fsync,fdatasync", "syncfs": "syncfs"}
 ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # no .pyc renames of our own to count
 
 
@@ -109,3 +109,26 @@ def test_kills_at_random_instants_lose_nothing(setup):
         process.send_signal(signal.SIGKILL)
         process.wait()
         registered = _check_after_kill(registry, registered)
+
+
+def _bulk_command(registry: Path, step: int) -> list[str]:
+    """A batch of 8 versions with their bytes (16 blobs and manifests: two durable batches)."""
+    script = ("import sys, mreg\nfrom mreg.registry import NewVersion\n"
+              "mreg.open(sys.argv[1]).register_many([NewVersion({'model': 'M', 'version': f'b{sys.argv[2]}-{n}'},"
+              " files={'w.bin': f'{sys.argv[2]}/{n}'.encode()}) for n in range(8)])\n")
+    return [sys.executable, "-c", script, str(registry), str(step)]
+
+
+def test_a_kill_mid_bulk_import_leaves_a_valid_registry_and_the_rerun_completes(setup):
+    strace = _strace()
+    registry, _ = setup
+    registered, kills = {"v0"}, 0
+    points = [("link", 1), ("link", 5), ("link", 9), ("link", 14), ("syncfs", 1), ("syncfs", 2), ("syncfs", 3), ("syncfs", 4)]
+    for step, (syscall, when) in enumerate(points):
+        code = _kill_at(strace, syscall, when, _bulk_command(registry, step))
+        kills += code in (-signal.SIGKILL, 128 + signal.SIGKILL, 137)
+        registered = _check_after_kill(registry, registered)
+        rerun = subprocess.run(_bulk_command(registry, step), capture_output=True, text=True, env=ENV, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr
+        registered = _check_after_kill(registry, registered | {f"b{step}-{n}" for n in range(8)})
+    assert kills == len(points)

@@ -13,7 +13,7 @@ import pytest
 from mreg.errors import AlreadyExists, PathNotFound, UsageError
 from mreg.store import open_storage
 from mreg.store import s3 as s3_store
-from mreg.store.blobs import BlobStore, object_path
+from mreg.store.blobs import BlobStore, object_path, walk_tree
 
 from conftest import write
 from s3server import counting_requests
@@ -90,7 +90,7 @@ def test_a_directory_goes_up_in_parallel_and_reads_back_file_by_file(storage, tm
     for relative, data in files.items():
         write(tmp_path / "tree" / relative, data)
     blobs = BlobStore(storage)
-    stored = blobs.put_tree(tmp_path / "tree")
+    stored = blobs.put_tree(walk_tree(tmp_path / "tree"))
     assert stored.files == 40 and stored.size == sum(map(len, files.values()))
     entries = {entry["path"]: entry["digest"] for entry in blobs.tree_entries(stored.digest)}
     assert {path: blobs.read(digest) for path, digest in entries.items()} == files
@@ -200,3 +200,11 @@ def test_the_s3_backend_is_imported_only_for_s3_urls(registry_url):
     code = "import sys, mreg; mreg.open(sys.argv[1]).models(); print('s3fs' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code, registry_url], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == str(registry_url.startswith("s3://"))
+
+
+def test_create_many_puts_what_is_new_and_reports_what_exists(storage):
+    storage.create("models/M/versions/v1.yaml", b"first")
+    batch = {"models/M/versions/v1.yaml": b"other", **{f"models/M/versions/v{n}.yaml": b"v%d" % n for n in range(2, 12)}}
+    assert storage.create_many(batch) == {"models/M/versions/v1.yaml"}
+    assert storage.read("models/M/versions/v1.yaml") == b"first"
+    assert {path: storage.read(path) for path in storage.listing("models")} == {**batch, "models/M/versions/v1.yaml": b"first"}

@@ -6,7 +6,7 @@ import hashlib
 import os
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from mreg.errors import AlreadyExists, CorruptObject, PathNotFound, UsageError
 from mreg.store import check_path, open_storage
@@ -111,10 +111,10 @@ def test_a_directory_tree_is_stored_file_by_file(tmp_path):
     write(source / "weights.bin", b"w" * 100)
     write(source / "sub" / "config.json", b"{}")
     blobs = BlobStore(open_storage(str(tmp_path / "store")))
-    stored = blobs.put_tree(source)
+    stored = blobs.put_tree(walk_tree(source))
     assert (stored.size, stored.files) == (102, 2)
     assert [entry["path"] for entry in blobs.tree_entries(stored.digest)] == ["sub/config.json", "weights.bin"]
-    assert blobs.put_tree(source) == stored  # same directory, same tree
+    assert blobs.put_tree(walk_tree(source)) == stored  # same directory, same tree
 
 
 def test_walk_tree_follows_links_that_stay_inside(tmp_path):
@@ -136,3 +136,29 @@ def test_walk_tree_refuses_what_cannot_be_an_artifact(tmp_path, make, message):
     make(directory, outside)
     with pytest.raises(UsageError, match=message):
         walk_tree(directory)
+
+
+NAMES = st.sampled_from(["models/M/versions/v1.yaml", "models/M/versions/v2.yaml", "models/N/versions/v1.yaml",
+                         "objects/sha256/ab/" + "c" * 62, "a/b/c/d.txt"])
+
+
+@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync-each"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.dictionaries(NAMES, st.binary(max_size=64), max_size=3),
+       batch=st.dictionaries(NAMES, st.binary(max_size=64), min_size=1, max_size=5))
+def test_create_many_creates_what_is_new_and_leaves_what_exists(tmp_path_factory, monkeypatch, syncfs, before, batch):
+    """The batch create keeps ``create``'s promise for every file: exclusive (an existing
+    file is reported and left as it was), complete, and no temporary left behind; with
+    syncfs or, where it is missing, an fsync per file."""
+    import mreg.store.local as local
+
+    if not syncfs:
+        monkeypatch.setattr(local, "_syncfs", lambda: None)
+    storage = open_storage(str(tmp_path_factory.mktemp("store")))
+    for path, data in before.items():
+        storage.create(path, data)
+    assert storage.create_many(batch) == set(batch) & set(before)
+    assert storage.listing("").keys() == set(before) | set(batch)
+    for path in set(before) | set(batch):
+        assert storage.read(path) == before.get(path, batch.get(path))
+    assert list((storage.root / ".tmp").iterdir()) == []

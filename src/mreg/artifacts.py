@@ -24,7 +24,7 @@ from mreg.errors import (
 from mreg.manifest import Artifact
 from mreg.paths import paths_problem
 from mreg.results import PulledFile
-from mreg.store.blobs import CHUNK, BlobStore, Progress, check_artifact_source, walk_tree
+from mreg.store.blobs import CHUNK, BlobStore, MalformedTree, Progress, check_artifact_source, walk_tree
 from mreg.store.digests import DigestCache
 
 
@@ -105,6 +105,40 @@ def store_bytes(blobs: BlobStore, files: dict[str, bytes]) -> list[Artifact]:
         stored = blobs.put_bytes(data)
         artifacts.append(Artifact(path=name, kind="file", digest=stored.digest, size=stored.size))
     return artifacts
+
+
+def check_records(blobs: BlobStore, records: list[Artifact], arriving: set[str] = frozenset()) -> None:
+    """Refuse artifact records (a manifest's ``artifacts:``) that the blob store does not
+    back: a blob absent, a tree record naming a blob that is no tree listing, or a size (or
+    file count) other than the blob's. ``arriving`` are digests the same batch stores.
+    External records name no blob here and are taken as given."""
+    stored = [record for record in records if record.kind != "external"]
+    sizes = blobs.sizes({record.digest for record in stored} - set(arriving))
+    for record in stored:
+        if record.digest in arriving:
+            continue
+        if record.digest not in sizes:
+            raise UsageError(f"artifact {record.path}: blob {record.digest} is not in the blob store "
+                             "(register the file with -a to store it)")
+        if record.kind == "file" and sizes[record.digest] != record.size:
+            raise UsageError(f"artifact {record.path}: size {record.size} does not match its blob's {sizes[record.digest]} bytes")
+        if record.kind == "tree":
+            _check_tree_record(blobs, record)
+
+
+def _check_tree_record(blobs: BlobStore, record: Artifact) -> None:
+    try:
+        entries = blobs.tree_entries(record.digest)
+    except MalformedTree:
+        raise UsageError(f"artifact {record.path}: blob {record.digest} is a file, not a directory tree") from None
+    size = sum(entry["size"] for entry in entries)
+    if (size, len(entries)) != (record.size, record.files):
+        raise UsageError(f"artifact {record.path}: the tree holds {len(entries)} files of {size} bytes, "
+                         f"the record says {record.files} of {record.size}")
+    present = blobs.sizes(entry["digest"] for entry in entries)
+    missing = [entry["path"] for entry in entries if present.get(entry["digest"]) != entry["size"]]
+    if missing:
+        raise UsageError(f"artifact {record.path}: the blob of {missing[0]} is absent or of another size")
 
 
 def blob_digests(blobs: BlobStore, artifacts: list[Artifact]) -> set[str]:

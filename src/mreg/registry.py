@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from itertools import takewhile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from mreg import artifacts, clock, events, gates, layout, lifecycle, planning
+from mreg import artifacts, bulk, clock, events, gates, layout, lifecycle, planning
+from mreg.bulk import NewVersion
 from mreg.codec import digest_bytes
 from mreg.errors import AlreadyExists, CheckFailed, ConcurrentUpdate, Conflict, NotFound, UsageError
 from mreg.events import ChangeRecord, Event
@@ -33,6 +34,7 @@ from mreg.results import (
     ModelSummary,
     ModelView,
     PullResult,
+    RegisterManyResult,
     StatusView,
     VerifyReport,
     VersionRow,
@@ -258,6 +260,7 @@ class Registry:
         self._check_parents(files, version, data["parents"])
         source = f"manifest for {model}@{version}"
         draft = VersionManifest.from_data(data, source)  # validate before storing anything
+        artifacts.check_records(self.blobs, draft.artifacts)
         sources = artifacts.collect(list(artifact_sources))
         stored = artifacts.store(self.blobs, sources, progress) + artifacts.store_bytes(self.blobs, run.files if run else {})
         registered_by, registered_at = clock.stamp(by, at)
@@ -278,11 +281,29 @@ class Registry:
             self.storage.create(path, raw)
         except AlreadyExists:
             raise AlreadyExists(f"{model}@{version}", "registered concurrently by another writer") from None
-        self.repository.wrote({path: raw})
+        self.repository.wrote({path: (raw, final.to_data())})
         files = files.with_manifest(version, StoredManifest(final.to_data(), digest_bytes(raw), path))
         self._enter_candidate_if_retraining(files, version)
         return VersionView(manifest=final.to_data(), status=files.state().state_of(version).value,
                            manifest_digest=digest_bytes(raw))
+
+    def register_many(
+        self, versions: Iterable[NewVersion | Mapping[str, Any]], by: str | None = None, at: datetime | None = None
+    ) -> RegisterManyResult:
+        """Register many versions as one batch (migrations, generators; ``mreg import manifests``).
+
+        Each item is a manifest mapping naming its model and version, or a ``NewVersion``
+        (manifest, source for messages, bytes to store as file artifacts). Every check of
+        ``register`` runs for every version first, and any refusal writes nothing; then blobs
+        and manifests are written as two durable batches (one flush, one fsync per
+        directory). A version already registered with the same content is skipped, one with
+        other content is a ``Conflict``. Unlike ``register``, no event follows (no
+        retraining -> candidate step): an import records versions as they were."""
+        items = [item if isinstance(item, NewVersion) else NewVersion(item) for item in versions]
+        batch, already = bulk.plan(self.repository, items, by, at)
+        bulk.write(self.repository, batch)
+        return RegisterManyResult(registered=_ordered([planned.manifest.ref for planned in batch]),
+                                  already_there=_ordered(already))
 
     def _enter_candidate_if_retraining(self, files: ModelFiles, version: str) -> None:
         """The seed's Retraining -> Candidate edge: a version registered while the serving one
@@ -667,6 +688,11 @@ class Registry:
             return Plan(lifecycle.plan_move(files.state(), version, target))
 
         return self._append(model, action, plan_for, reason, **extra)
+
+
+def _ordered(refs: list[str]) -> list[str]:
+    """Refs by model, then version in natural order (v2 before v10)."""
+    return sorted(refs, key=lambda ref: (ref.partition("@")[0], natural_key(ref.partition("@")[2])))
 
 
 def _in_git_work_tree(directory: Path) -> bool:

@@ -148,9 +148,12 @@ class Repository:
         """Persist what reads learned into the derived cache (call after a successful command)."""
         self._cache.flush()
 
-    def wrote(self, files: dict[str, bytes]) -> None:
-        """Files a command just made durable, with their bytes: one call per command or batch
-        (the derived index learns them at once; the JSON cache learns on the next read)."""
+    def wrote(self, files: dict[str, tuple[bytes, Any]]) -> None:
+        """Write-once files (manifests, events) a command just made durable: path -> (bytes,
+        the document they hold). One call per command or batch; the derived cache learns
+        them without parsing them back."""
+        for path, (raw, data) in files.items():
+            self._cache.written(path, raw, data)
 
     # -- listing -----------------------------------------------------------------------
 

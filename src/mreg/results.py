@@ -121,6 +121,14 @@ class PullResult(Result):
     bytes: int
 
 
+class RegisterManyResult(Result):
+    """What ``register_many`` (``mreg import manifests``) did: versions written, and those
+    already registered with the same content (left alone)."""
+
+    registered: list[str]
+    already_there: list[str]
+
+
 class Problem(Result):
     path: str
     message: str

@@ -1,4 +1,4 @@
-"""``mreg import``: bring models in from elsewhere (MLflow; manifests files)."""
+"""``mreg import``: bring versions in from elsewhere: MLflow, or manifest files in bulk."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from mreg.cli import output, session
 from mreg.cli.application import app
+from mreg.cli.inputs import read_manifests
 from mreg.cli.session import command
 
 import_app = typer.Typer(help="Import models from other registries and files.", no_args_is_help=True)
@@ -38,3 +39,29 @@ def import_mlflow(
         f"imported {len(report.models_added)} models, {len(report.versions_added)} versions, "
         f"{len(report.events_added)} state changes ({report.already_there} versions already there)"
     )
+
+
+@command(import_app, "manifests")
+def import_manifests(
+    sources: List[str] = typer.Argument(
+        ..., metavar="PATH|-",
+        help="A manifest file, a directory of them (*.yaml, *.yml, *.json, recursively), or - for stdin (documents split by ---).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print what was registered and what was already there as JSON."),
+) -> None:
+    """Register many versions from manifest files at once, checked as a whole and written as one durable batch.
+
+    Each manifest names its model and version; artifact records must name blobs already in the
+    store. Any bad manifest refuses the import and writes nothing; a version already registered
+    alike is skipped (rerun an interrupted import), one registered differently is a conflict (4).
+
+    Example: mreg import manifests exported/ ; generate-manifests | mreg import manifests -
+    """
+    from mreg.registry import NewVersion
+
+    versions = [NewVersion(data, source) for source, data in read_manifests(list(sources))]
+    report = session.registry().register_many(versions)
+    if as_json:
+        output.emit_json(report.to_json_data())
+        return
+    output.line(f"registered {len(report.registered)} versions ({len(report.already_there)} already there)")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from mreg.codec import load_yaml, read_input
 from mreg.errors import UsageError
@@ -57,3 +59,40 @@ def read_metrics(path: Path) -> dict[str, float]:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: 'metrics' must map metric names to numbers")
     return parse_metrics([f"{name}={value}" for name, value in data.items()])
+
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_DOCUMENT_START = re.compile(rb"^---[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+
+
+def read_manifests(arguments: list[str]) -> list[tuple[str, Any]]:
+    """(source, manifest data) for ``mreg import manifests``: each argument a file, a
+    directory (its *.yaml, *.yml and *.json files, recursively, in path order) or ``-``,
+    stdin as YAML documents separated by ``---`` lines. A document holding a list gives one
+    manifest per element; each document stays within the codec's limits."""
+    found: list[tuple[str, Any]] = []
+    for argument in arguments:
+        for source, raw in _inputs(argument):
+            for number, text in enumerate(_DOCUMENT_START.split(raw), start=1):
+                if not text.strip():
+                    continue
+                where = f"{source} (document {number})" if source == "stdin" else source
+                data = load_yaml(text, where)
+                items = data if isinstance(data, list) else [data]
+                found += [(f"{where}[{index}]" if isinstance(data, list) else where, item)
+                          for index, item in enumerate(items)]
+    if not found:
+        raise UsageError(f"no manifests in {', '.join(arguments)}")
+    return found
+
+
+def _inputs(argument: str) -> Iterator[tuple[str, bytes]]:
+    if argument == "-":
+        yield "stdin", sys.stdin.buffer.read()
+        return
+    path = Path(argument)
+    if path.is_dir():
+        for file in sorted(item for item in path.rglob("*") if item.suffix in MANIFEST_SUFFIXES and item.is_file()):
+            yield str(file), read_input(file, "manifest")
+        return
+    yield str(path), read_input(path, "manifest")

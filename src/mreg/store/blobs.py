@@ -71,6 +71,27 @@ class BlobStore:
     def put_bytes(self, data: bytes) -> Stored:
         return self.put_chunks([data])
 
+    def put_many(self, contents: Iterable[bytes]) -> list[Stored]:
+        """Store many small blobs as one durable batch (``Storage.create_many``); a blob
+        already here is the same bytes by its name, so finding it is not an error."""
+        contents = list(contents)
+        stored = [Stored(digest_bytes(data), len(data)) for data in contents]
+        self.storage.create_many({object_path(blob.digest): data for blob, data in zip(stored, contents)})
+        return stored
+
+    def sizes(self, digests: Iterable[str]) -> dict[str, int]:
+        """The size of each blob among ``digests`` that is here, from one listing per fan-out
+        directory (``objects/sha256/xx``): checking thousands of records costs at most 256
+        listings, not a request per blob."""
+        wanted = set(digests)
+        found: dict[str, int] = {}
+        for folder in sorted({object_path(digest).rpartition("/")[0] for digest in wanted}):
+            for path, info in self.storage.listing(folder).items():
+                digest = digest_of_path(path)
+                if digest in wanted:
+                    found[digest] = info.size
+        return found
+
     def put_file(self, path: Path, progress: Progress | None = None, digests: DigestCache | None = None) -> Stored:
         """Store a local file in one pass; a file ``digests`` knows, whose blob is already
         here, is neither read nor uploaded again."""

@@ -37,7 +37,7 @@ import os
 import time
 import uuid
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Mapping
 from urllib.parse import urlparse
 
 from mreg.errors import (
@@ -52,6 +52,7 @@ MAX_CONNECTIONS = 16  # per process; bounds parallel transfers too
 CONFLICT_RETRIES = 5
 CONNECT_TIMEOUT = 5  # seconds (s3fs's own default): two lost SYNs, retransmitted after 1 s and 3 s, still connect
 ATTEMPTS = 3  # per request, the first included: the "standard" retry mode's default in every AWS SDK
+PARALLEL_CREATES = 8  # create_many's PUTs in flight, below MAX_CONNECTIONS
 
 
 def _client_errors(exc: BaseException) -> Iterator[dict]:
@@ -287,6 +288,20 @@ class S3Storage:
                     raise
                 time.sleep(0.05 * 2**attempt)
         raise ConcurrentUpdate(path, "the server kept reporting conflicting conditional writes")
+
+    def create_many(self, files: Mapping[str, bytes]) -> set[str]:
+        """Create-only PUTs, ``PARALLEL_CREATES`` at a time (each one is durable on its own)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def create(path: str) -> str | None:
+            try:
+                self.create(path, files[path])
+            except AlreadyExists:
+                return path
+            return None
+
+        with ThreadPoolExecutor(PARALLEL_CREATES) as pool:
+            return {path for path in pool.map(create, files) if path is not None}
 
     def replace(self, path: str, data: bytes) -> None:
         """A plain PUT: atomic (readers see the old or the new object), may overwrite."""

@@ -3,7 +3,7 @@ them by URL live in ``local``, ``s3`` and ``backends``)."""
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator, NamedTuple, Protocol
+from typing import BinaryIO, Iterator, Mapping, NamedTuple, Protocol
 
 from mreg.errors import UsageError
 
@@ -39,6 +39,10 @@ class Storage(Protocol):
     def create(self, path: str, data: bytes) -> None: ...
 
     def replace(self, path: str, data: bytes) -> None: ...
+
+    def create_many(self, files: Mapping[str, bytes]) -> set[str]:
+        """``create`` for many files, durable as a batch when the call returns; returns the
+        paths that already existed (left as they were, not an error: the caller decides)."""
 
     def delete(self, path: str) -> None: ...
 

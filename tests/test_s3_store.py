@@ -205,6 +205,9 @@ def test_the_s3_backend_is_imported_only_for_s3_urls(registry_url):
 def test_create_many_puts_what_is_new_and_reports_what_exists(storage):
     storage.create("models/M/versions/v1.yaml", b"first")
     batch = {"models/M/versions/v1.yaml": b"other", **{f"models/M/versions/v{n}.yaml": b"v%d" % n for n in range(2, 12)}}
-    assert storage.create_many(batch) == {"models/M/versions/v1.yaml"}
+    created = storage.create_many(batch)
+    assert set(batch) - set(created) == {"models/M/versions/v1.yaml"}
+    listing = storage.listing("models")
+    assert all((listing[path].size, listing[path].token) == (info.size, info.token) for path, info in created.items())
     assert storage.read("models/M/versions/v1.yaml") == b"first"
     assert {path: storage.read(path) for path in storage.listing("models")} == {**batch, "models/M/versions/v1.yaml": b"first"}

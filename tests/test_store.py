@@ -157,8 +157,11 @@ def test_create_many_creates_what_is_new_and_leaves_what_exists(tmp_path_factory
     storage = open_storage(str(tmp_path_factory.mktemp("store")))
     for path, data in before.items():
         storage.create(path, data)
-    assert storage.create_many(batch) == set(batch) & set(before)
-    assert storage.listing("").keys() == set(before) | set(batch)
+    created = storage.create_many(batch)
+    assert set(created) == set(batch) - set(before)
+    listing = storage.listing("")
+    assert listing.keys() == set(before) | set(batch)
+    assert all(listing[path] == info for path, info in created.items())  # what a listing says of it
     for path in set(before) | set(batch):
         assert storage.read(path) == before.get(path, batch.get(path))
     assert list((storage.root / ".tmp").iterdir()) == []

@@ -145,8 +145,9 @@ def write(repository: Repository, batch: list[Planned]) -> None:
     """Blobs, then manifests, each group one durable batch; the read model learns them once."""
     repository.blobs.put_many(blob for planned in batch for blob in planned.blobs)
     planned = {layout.version_path(p.manifest.model, p.manifest.version): p for p in batch}
-    taken = repository.storage.create_many({path: p.raw for path, p in planned.items()})
-    repository.wrote({path: (p.raw, p.manifest.to_data()) for path, p in planned.items() if path not in taken})
+    created = repository.storage.create_many({path: p.raw for path, p in planned.items()})
+    repository.wrote({path: (info, planned[path].raw, planned[path].manifest.to_data()) for path, info in created.items()})
+    taken = sorted(set(planned) - set(created))
     if taken:
-        raise Conflict(f"{sorted(taken)[0]} was registered by another writer meanwhile; "
-                       f"run the import again to see whether it is the same ({len(planned) - len(taken)} others written)")
+        raise Conflict(f"{taken[0]} was registered by another writer meanwhile; "
+                       f"run the import again to see whether it is the same ({len(created)} others written)")

@@ -278,10 +278,10 @@ class Registry:
         ).sealed_yaml()
         path = version_path(model, version)
         try:
-            self.storage.create(path, raw)
+            info = self.storage.create(path, raw)
         except AlreadyExists:
             raise AlreadyExists(f"{model}@{version}", "registered concurrently by another writer") from None
-        self.repository.wrote({path: (raw, final.to_data())})
+        self.repository.wrote({path: (info, raw, final.to_data())})
         files = files.with_manifest(version, StoredManifest(final.to_data(), digest_bytes(raw), path))
         self._enter_candidate_if_retraining(files, version)
         return VersionView(manifest=final.to_data(), status=files.state().state_of(version).value,

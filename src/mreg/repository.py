@@ -148,12 +148,12 @@ class Repository:
         """Persist what reads learned into the derived cache (call after a successful command)."""
         self._cache.flush()
 
-    def wrote(self, files: dict[str, tuple[bytes, Any]]) -> None:
-        """Write-once files (manifests, events) a command just made durable: path -> (bytes,
-        the document they hold). One call per command or batch; the derived cache learns
-        them without parsing them back."""
-        for path, (raw, data) in files.items():
-            self._cache.written(path, raw, data)
+    def wrote(self, files: dict[str, tuple[FileInfo, bytes, Any]]) -> None:
+        """Files a command just created: path -> (what the store said of it, its bytes, the
+        document they hold). One call per command or batch; the derived cache learns them
+        as a read would have, without parsing them back."""
+        for path, (info, raw, data) in files.items():
+            self._cache.written(path, info, raw, data)
 
     # -- listing -----------------------------------------------------------------------
 

@@ -70,23 +70,20 @@ class FileCache:
 
     def _cached(self, path: str, info: FileInfo) -> Parsed | None:
         entry = self._entries(shard_of(path)).get(path)
-        if entry and entry["token"] is None and entry["size"] == info.size:  # written by this process
-            entry["token"] = info.token
-            self._dirty.add(shard_of(path))
         if entry and entry["size"] == info.size and entry["token"] == info.token:
             return Parsed(entry["data"], entry["digest"])
         return None
 
-    def written(self, path: str, raw: bytes, data: Any) -> None:
-        """Learn a write-once file this process just created, from its bytes and document:
-        the next listing supplies its change token (the size must match), so a bulk import
-        is not parsed back from YAML by the command that follows it."""
-        self._entries(shard_of(path))[path] = {
-            "size": len(raw), "token": None, "data": data, "digest": f"sha256:{hashlib.sha256(raw).hexdigest()}",
-        }
+    def written(self, path: str, info: FileInfo, raw: bytes, data: Any) -> None:
+        """Learn a file this process just created from its bytes and document (``info`` is
+        what the store said of it), so the command after a bulk import does not parse it back."""
+        self._remember(path, info, raw, data)
 
     def _learn(self, path: str, info: FileInfo, raw: bytes) -> Parsed:
-        parsed = Parsed(self._parse(raw, path), f"sha256:{hashlib.sha256(raw).hexdigest()}")
+        return self._remember(path, info, raw, self._parse(raw, path))
+
+    def _remember(self, path: str, info: FileInfo, raw: bytes, data: Any) -> Parsed:
+        parsed = Parsed(data, f"sha256:{hashlib.sha256(raw).hexdigest()}")
         shard = shard_of(path)
         self._entries(shard)[path] = {"size": info.size, "token": info.token, **parsed._asdict()}
         self._dirty.add(shard)

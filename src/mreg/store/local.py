@@ -56,6 +56,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _file_info(status: os.stat_result) -> FileInfo:
+    """What a listing says of a file: its size, its mtime in ns as the change token, mtime."""
+    return FileInfo(status.st_size, f"{status.st_mtime_ns}", status.st_mtime)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -254,15 +259,16 @@ class LocalStorage:
                 raise
         return temp
 
-    def create(self, path: str, data: bytes) -> None:
+    def create(self, path: str, data: bytes) -> FileInfo:
         final = self.path_of(path)
         temp = self._write_temp(final, data)
         with os_errors("writing", final):
             created = _link_exclusive(temp, final)
-        if not created:
-            raise AlreadyExists(path)
+            if not created:
+                raise AlreadyExists(path)
+            return _file_info(os.stat(final, follow_symlinks=False))
 
-    def create_many(self, files: Mapping[str, bytes]) -> set[str]:
+    def create_many(self, files: Mapping[str, bytes]) -> dict[str, FileInfo]:
         """Exclusive creates made durable as a batch, as git's ``core.fsyncMethod=batch``:
         every file is written under ``.tmp/``, all of them are flushed to disk together
         (``flush_all``), each is linked to its name, then every directory that gained a name
@@ -283,19 +289,19 @@ class LocalStorage:
                         os.close(fd)
             with os_errors("writing", temp_dir):
                 flush_all([temp for _, temp, _ in staged])
-            existed, touched = set(), set()
+            created, touched = {}, set()
             for path, temp, final in staged:
                 with os_errors("writing", final):
                     touched |= _make_parents(final.parent, self.root)
                     try:
                         os.link(temp, final)
                     except FileExistsError:
-                        existed.add(path)
-                    else:
-                        touched.add(final.parent)
+                        continue
+                    touched.add(final.parent)
+                    created[path] = _file_info(os.stat(final, follow_symlinks=False))
             with os_errors("writing", self.root):
                 flush_all(sorted(touched, key=lambda folder: len(folder.parts), reverse=True))
-            return existed
+            return created
         finally:
             for _, temp, _ in staged:
                 temp.unlink(missing_ok=True)
@@ -342,8 +348,7 @@ class LocalStorage:
                         self._real_dirs.add(relative)
                         pending.append(relative)
                 elif entry.is_file(follow_symlinks=False):
-                    info = entry.stat(follow_symlinks=False)
-                    found[relative] = FileInfo(info.st_size, f"{info.st_mtime_ns}", info.st_mtime)
+                    found[relative] = _file_info(entry.stat(follow_symlinks=False))
         return dict(sorted(found.items()))
 
     def stage(self) -> LocalStaged:

@@ -274,13 +274,13 @@ class S3Storage:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, path: str, data: bytes) -> None:
+    def create(self, path: str, data: bytes) -> FileInfo:
         """One create-only PUT; ``AlreadyExists`` if the key exists, whoever wrote it."""
         for attempt in range(CONFLICT_RETRIES):
             try:
                 with self.translating(path, missing=StoreUnavailable):
-                    self.fs.pipe_file(self.full(path), data, mode="create")
-                return
+                    response = self.fs.pipe_file(self.full(path), data, mode="create")
+                return FileInfo(len(data), response["ETag"].strip('"'), time.time())
             except OSError as exc:
                 if is_precondition_failed(exc):
                     raise AlreadyExists(path) from None
@@ -289,19 +289,19 @@ class S3Storage:
                 time.sleep(0.05 * 2**attempt)
         raise ConcurrentUpdate(path, "the server kept reporting conflicting conditional writes")
 
-    def create_many(self, files: Mapping[str, bytes]) -> set[str]:
+    def create_many(self, files: Mapping[str, bytes]) -> dict[str, FileInfo]:
         """Create-only PUTs, ``PARALLEL_CREATES`` at a time (each one is durable on its own)."""
         from concurrent.futures import ThreadPoolExecutor
 
-        def create(path: str) -> str | None:
+        def create(path: str) -> FileInfo | None:
             try:
-                self.create(path, files[path])
+                return self.create(path, files[path])
             except AlreadyExists:
-                return path
-            return None
+                return None
 
         with ThreadPoolExecutor(PARALLEL_CREATES) as pool:
-            return {path for path in pool.map(create, files) if path is not None}
+            infos = list(pool.map(create, files))
+        return {path: info for path, info in zip(files, infos) if info is not None}
 
     def replace(self, path: str, data: bytes) -> None:
         """A plain PUT: atomic (readers see the old or the new object), may overwrite."""

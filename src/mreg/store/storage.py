@@ -36,13 +36,15 @@ class Storage(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
-    def create(self, path: str, data: bytes) -> None: ...
+    def create(self, path: str, data: bytes) -> FileInfo:
+        """Create ``path`` exclusively; returns what a listing would now say of it."""
 
     def replace(self, path: str, data: bytes) -> None: ...
 
-    def create_many(self, files: Mapping[str, bytes]) -> set[str]:
+    def create_many(self, files: Mapping[str, bytes]) -> dict[str, FileInfo]:
         """``create`` for many files, durable as a batch when the call returns; returns the
-        paths that already existed (left as they were, not an error: the caller decides)."""
+        ones it created. The others already existed and are left as they were (not an
+        error: the caller decides)."""
 
     def delete(self, path: str) -> None: ...
 

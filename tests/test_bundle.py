@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 
 import pytest
@@ -75,3 +76,29 @@ def test_applying_over_a_diverged_history_is_refused(tmp_path):
     with pytest.raises(Diverged), BundleSide(tmp_path / "rec.mreg") as bundle:
         transfer(bundle, RegistrySide(mreg.open(str(tmp_path / "there")).repository))
     assert snapshot(tmp_path / "there") == before
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_the_bundle_commands_carry_a_registry_to_a_fresh_one_that_verifies(kind, tmp_path, request):
+    """Through real processes: bundle create here, bundle apply on a fresh registry (a
+    directory or S3), then verify --deep and pull every version's bytes back."""
+    from conftest import Cli
+    from test_remotes_cli import _location, _populated
+
+    here = _populated(str(tmp_path / "here"), tmp_path)
+    made = here.subprocess("bundle", "create", str(tmp_path / "m1.mreg"), "M1")
+    assert made.exit_code == 0, made.stderr
+    fresh_url = _location(kind, "fresh", tmp_path, request)
+    mreg.init(fresh_url)
+    fresh = Cli(fresh_url)
+    applied = fresh.subprocess("bundle", "apply", str(tmp_path / "m1.mreg"), "--json")
+    assert applied.exit_code == 0, applied.stderr
+    assert json.loads(applied.stdout)["moved"] == {"models": 1, "manifests": 2, "events": 1, "blobs": 4,
+                                                   "bytes": sum(i.size for i in mreg.open(str(tmp_path / "here")).blobs.all_objects().values())}
+    checked = fresh.subprocess("verify", "--deep")
+    assert checked.exit_code == 0 and checked.stdout.startswith("ok: 1 models, 2 versions, 1 events, 4 objects re-hashed")
+    for version in ("v1", "v2"):
+        assert fresh.subprocess("pull", f"M1@{version}", "-o", str(tmp_path / "out" / version)).exit_code == 0
+    assert (tmp_path / "out" / "v1" / "w.bin").read_bytes() == (tmp_path / "art" / "w.bin").read_bytes()
+    assert {p.name: p.read_text() for p in (tmp_path / "out" / "v2" / "tree").iterdir()} == {"a.txt": "alpha", "b.txt": "beta"}
+    assert json.loads(fresh.ok("status", "M1", "--json"))["versions"] == {"v1": "experimentation", "v2": "development"}

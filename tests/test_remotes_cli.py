@@ -55,26 +55,31 @@ def test_pushed_and_cloned_elsewhere_it_verifies_and_pulls_the_same_bytes(source
     assert "objects/" in (clone_dir / ".gitignore").read_text()
     clone.ok("verify")  # blobs live on the remote: that is not a missing blob
     clone.ok("pull", "M1@v2", "-o", str(tmp_path / "out"))
-    assert (tmp_path / "out" / "tree" / "b.txt").read_text() == "beta"
+    clone.ok("pull", "M1@v1", "-o", str(tmp_path / "out1"))
+    pulled = {p.relative_to(tmp_path / "out").as_posix(): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert pulled == {"tree/a.txt": b"alpha", "tree/b.txt": b"beta"}  # the same bytes, and nothing else
+    assert (tmp_path / "out1" / "w.bin").read_bytes() == (tmp_path / "art" / "w.bin").read_bytes()
     assert json.loads(clone.ok("show", "M1@v1", "--json"))["status"] == "experimentation"
     clone.ok("verify", "--deep")
 
 
-def test_diverged_histories_are_refused_on_push_and_fetch_naming_model_and_event(tmp_path):
+@pytest.mark.parametrize("remote_kind", ["local", "s3"])
+def test_diverged_histories_are_refused_on_push_and_fetch_naming_model_and_event(remote_kind, tmp_path, request):
+    remote = _location(remote_kind, "remote", tmp_path, request)
     cli = _populated(str(tmp_path / "here"), tmp_path)
-    cli.ok("remote", "add", "origin", str(tmp_path / "remote"))
+    cli.ok("remote", "add", "origin", remote)
     cli.ok("push")
-    Cli(str(tmp_path / "other")).ok("clone", str(tmp_path / "remote"), str(tmp_path / "other"))
+    Cli(str(tmp_path / "other")).ok("clone", remote, str(tmp_path / "other"))
     other = Cli(str(tmp_path / "other"))
     other.ok("promote", "M1@v2", "--to", "experimentation")
     other.ok("push")
     cli.ok("promote", "M1@v1", "--to", "candidate")
-    before = snapshot(tmp_path / "here"), snapshot(tmp_path / "remote")
+    before = snapshot(tmp_path / "here"), snapshot(remote)
     for command in ("push", "fetch"):
         outcome = cli(command)
         assert outcome.exit_code == 4, outcome.stderr
         assert outcome.stderr.startswith("error: M1: histories diverged at event 2")
-        assert (snapshot(tmp_path / "here"), snapshot(tmp_path / "remote")) == before
+        assert (snapshot(tmp_path / "here"), snapshot(remote)) == before
 
 
 def test_fetch_fast_forwards_and_dry_runs_change_nothing(tmp_path):

@@ -123,9 +123,9 @@ def write() -> None:
     api = api_table()
     if api:
         sections += ["## Writes through the library\n", api]
-    notes = BENCH / "notes.md"
-    if notes.exists():
-        sections.append(notes.read_text())
+    for written in ("notes.md", "remotes.md"):  # hand-written sections, copied as they are
+        if (BENCH / written).exists():
+            sections.append((BENCH / written).read_text())
     DOC.write_text("\n".join(sections))
 
 

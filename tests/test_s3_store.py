@@ -150,6 +150,19 @@ def test_an_unreachable_endpoint_is_exit_7(s3_url):
     assert "Could not connect" in done.stderr
 
 
+def test_changed_aws_keys_take_effect_in_a_running_process(s3_url, monkeypatch):
+    """A notebook that switches credentials is not served by the keys it first used."""
+    from mreg.errors import StoreUnavailable
+
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    open_storage(s3_url).create("probe", b"x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "another-secret")
+    with pytest.raises(StoreUnavailable, match="access denied"):
+        open_storage(s3_url).read("probe")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    assert open_storage(s3_url).read("probe") == b"x"
+
+
 CLOSED = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
 
 

@@ -3,10 +3,14 @@ results, and State, ExitCode and the errors exported from ``mreg``."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import mreg
-from conftest import EXAMPLE, write
+import mreg.results
+from conftest import EXAMPLE, Cli, write
+from mreg.codec import load_yaml
 from mreg.manifest import ModelSpec
 
 pytestmark = pytest.mark.local_only
@@ -30,8 +34,8 @@ def test_promote_takes_a_state_or_its_name_and_pull_takes_strings(tmp_path, monk
     reg.add_model(ModelSpec(id="CHURN", name="Churn"))
     for version in ("v3", "v5"):
         reg.register(f"CHURN@{version}", artifact_sources=[write(tmp_path / f"{version}.bin", version)])
-    assert reg.promote("CHURN@v5", "experimentation").changes[0]["to"] == "experimentation"
-    assert reg.promote("CHURN@v5", mreg.State.CANDIDATE).changes[0]["to"] == "candidate"
+    assert reg.promote("CHURN@v5", "experimentation").changes[0].to == "experimentation"
+    assert reg.promote("CHURN@v5", mreg.State.CANDIDATE).changes[0].to == mreg.State.CANDIDATE
     pulled = reg.pull("CHURN@v3", "out")
     assert (tmp_path / "out" / "v3.bin").read_text() == "v3" and pulled.files[0].path == "v3.bin"
     assert [row.id for row in reg.models("candidate")] == ["CHURN"]
@@ -53,3 +57,43 @@ def test_a_typo_in_a_model_or_version_names_the_closest():
         reg.show("mdl-rec")
     with pytest.raises(mreg.VersionNotFound, match="did you mean MDL-REC@v12.4"):
         reg.show("MDL-REC@v12.5")
+
+
+def test_results_hold_the_documents_themselves_and_print_them_as_stored():
+    """A Python user reads attributes (no dicts); ``--json`` prints those very objects."""
+    reg = mreg.open(EXAMPLE)
+    version = reg.show_version("MDL-REC@v12.4")
+    assert version.manifest.metrics["engagement_rate"] == 0.291
+    assert version.manifest.datasets[0].name == "Member interaction history"
+    assert reg.show_model("MDL-REC").model.baselines[0].gates == ["candidate"]
+    stored = load_yaml((EXAMPLE / "models/MDL-REC/versions/v12.4.yaml").read_bytes(), "v12.4.yaml")
+    assert version.to_json_data()["manifest"] == stored  # defaults left out, exactly as in the file
+    assert json.loads(Cli(str(EXAMPLE)).ok("show", "MDL-REC@v12.4", "--json")) == version.to_json_data()
+
+    [registered] = [e for e in reg.log("MDL-REC@v12.4") if e.action == "register"]
+    assert registered.changes[0].from_ is None and registered.to_json_data()["changes"][0]["from"] == ""
+    production = next(e for e in reg.log("MDL-REC@v12.4") if e.action == "promote")
+    assert [(m.version, m.to) for m in production.changes] == [("v12.0", mreg.State.DEPRECATED), ("v12.4", mreg.State.PRODUCTION)]
+    assert (production.evidence[0].kind, production.evidence[0].verdict) == ("gate:production", "pass")
+
+
+def test_gate_judge_and_diff_reports_are_results_with_one_json_path():
+    reg = mreg.open(EXAMPLE)
+    check = reg.check("MDL-REC@v12.0")
+    assert (check.reference, check.verdict) == ("v12.4", "pass")
+    assert check.metrics[0].metric == "engagement_rate"
+    diff = reg.diff("MDL-REC@v12.0", "MDL-REC@v12.4")
+    assert diff.to_json_data()["changed_sections"] == diff.changed_sections
+    for report in (check, diff, reg.card("MDL-REC@v12.4")):
+        assert isinstance(report, mreg.results.Result)
+
+
+def test_evidence_without_a_verdict_is_none_in_python_and_absent_in_json(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    reg = mreg.init(tmp_path / "registry")
+    reg.add_model(ModelSpec(id="M", name="M"))
+    reg.register("M@v1")
+    result = reg.promote("M@v1", "experimentation", evidence_file=write(tmp_path / "notes.txt", "why"))
+    [proof] = result.evidence
+    assert (proof.kind, proof.verdict, proof.summary) == ("file", None, "notes.txt")
+    assert result.to_json_data()["evidence"] == [{"kind": "file", "digest": proof.digest, "summary": "notes.txt"}]

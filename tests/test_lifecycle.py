@@ -55,7 +55,7 @@ def event_count(registry) -> int:
 
 
 def moves(result) -> list[tuple[str, str, str]]:
-    return [(c["version"], c["from"], c["to"]) for c in result.changes]
+    return [(move.version, move.from_, move.to) for move in result.changes]
 
 
 def test_promoting_to_production_deprecates_the_previous_version_in_the_same_event(reg):
@@ -197,7 +197,7 @@ def test_a_healthy_check_returns_to_production(reg):
     result = reg.monitor("M", HEALTHY)
 
     assert moves(result) == [("v1", "production", "monitoring"), ("v1", "monitoring", "production")]
-    assert result.evidence[-1]["verdict"] == "healthy"
+    assert result.evidence[-1].verdict == "healthy"
     assert states(reg) == {"v1": "production"}
 
 
@@ -209,7 +209,7 @@ def test_drift_or_a_schedule_sends_the_serving_version_to_retraining(reg, metric
     result = reg.monitor("M", metrics, scheduled=scheduled)
 
     assert moves(result)[-1] == ("v1", "monitoring", "retraining")
-    assert result.evidence[-1]["verdict"] == verdict
+    assert result.evidence[-1].verdict == verdict
     assert reg.status("M").serving == "v1"  # a retraining version still serves
 
 
@@ -218,10 +218,11 @@ def test_a_version_trained_during_retraining_enters_as_candidate_if_it_passes_th
     in_production(reg, "v1")
     reg.monitor("M", DRIFTED)
 
-    register(reg, "v2", latency=190.0)
-    register(reg, "v3", latency=400.0)
+    entered = reg.register("M@v2", metrics={"latency_p95_ms": 190.0})
+    stayed = reg.register("M@v3", metrics={"latency_p95_ms": 400.0})
 
     assert states(reg) == {"v1": "retraining", "v2": "candidate", "v3": "development"}
+    assert (entered.status, stayed.status) == ("candidate", "development")  # register says what status says
     walk(reg, "v2", "canary", "production")
     assert states(reg) == {"v1": "deprecated", "v2": "production", "v3": "development"}
     assert reg.verify().ok
@@ -296,6 +297,6 @@ def test_force_bypasses_table_and_gates_but_keeps_one_serving_version(reg):
 
     assert result.forced
     assert moves(result) == [("v1", "production", "deprecated"), ("v2", "development", "production")]
-    assert result.evidence[-1]["verdict"] == "fail"  # the gate still ran and says so
+    assert result.evidence[-1].verdict == "fail"  # the gate still ran and says so
     assert reg.log("M")[0].forced
     assert reg.verify().ok  # verify accepts a forced event, and the chain after it

@@ -55,15 +55,15 @@ def test_concurrent_writers_lose_no_event_and_duplicate_none(s3_url):
     assert sorted(event["seq"] for event in claimed) == list(range(1, total + 1))  # none lost, none twice
     assert sorted(events) == list(range(1, total + 1))
     for event in claimed:
-        assert events[event["seq"]].changes == [
+        assert [move.to_json_data() for move in events[event["seq"]].changes] == [
             {"version": event["version"], "from": "development", "to": "experimentation"}
         ]
 
     replayed: dict[str, str] = {}
     for seq in sorted(events):
-        for change in events[seq].changes:
-            assert replayed.get(change["version"], "development") == change["from"]
-            replayed[change["version"]] = change["to"]
+        for move in events[seq].changes:
+            assert replayed.get(move.version, "development") == move.from_
+            replayed[move.version] = move.to
     assert registry.status("M").versions == replayed
     assert len(replayed) == total
 

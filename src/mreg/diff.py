@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import computed_field
 
 from mreg import gates
 from mreg.manifest import Baseline, Environment, VersionManifest
 from mreg.names import natural_key
+from mreg.results import Result
 
 Change = Literal["added", "removed", "changed"]
 PackageMove = Literal["added", "removed", "upgraded", "downgraded", "changed"]
@@ -28,11 +29,7 @@ ENVIRONMENT_FIELDS = ("python", "implementation", "platform", "source")
 SECTIONS = ("metadata", "architecture", "datasets", "parameters", "environment", "artifacts", "metrics")
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class FieldChange(Frozen):
+class FieldChange(Result):
     """One named value that differs; ``a``/``b`` is None where the field is absent."""
 
     field: str
@@ -41,7 +38,7 @@ class FieldChange(Frozen):
     b: Any = None
 
 
-class ItemChange(Frozen):
+class ItemChange(Result):
     """A list entry (dataset, component, artifact) matched by name between A and B."""
 
     name: str
@@ -51,14 +48,14 @@ class ItemChange(Frozen):
     b: dict[str, Any] | None = None
 
 
-class PackageChange(Frozen):
+class PackageChange(Result):
     name: str
     change: PackageMove
     a: str | None = None
     b: str | None = None
 
 
-class MetricRow(Frozen):
+class MetricRow(Result):
     """A metric in A and B; ``verdict`` is B's against the baseline with A as reference,
     or None when the model has no baseline for the metric."""
 
@@ -73,7 +70,7 @@ class MetricRow(Frozen):
     rule: str | None
 
 
-class VersionDiff(Frozen):
+class VersionDiff(Result):
     a: str
     b: str
     metadata: list[FieldChange]
@@ -85,6 +82,7 @@ class VersionDiff(Frozen):
     artifacts: list[ItemChange]
     metrics: list[MetricRow]
 
+    @computed_field
     @property
     def changed_sections(self) -> list[str]:
         changed = {
@@ -97,9 +95,6 @@ class VersionDiff(Frozen):
     @property
     def regressions(self) -> list[MetricRow]:
         return [row for row in self.metrics if row.verdict == "regression"]
-
-    def to_json_data(self) -> dict[str, Any]:
-        return {**self.model_dump(mode="json"), "changed_sections": self.changed_sections}
 
 
 def _value_changes(a: dict[str, Any], b: dict[str, Any]) -> list[FieldChange]:

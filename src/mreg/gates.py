@@ -22,10 +22,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from mreg.errors import MissingDependency, UsageError
 from mreg.manifest import Baseline
+from mreg.results import Result
 
 if TYPE_CHECKING:
     from mreg.judge.pipeline import JudgeReport, MetricSpec
@@ -33,9 +32,7 @@ if TYPE_CHECKING:
 Verdict = Literal["pass", "regression", "improvement", "no data"]
 
 
-class MetricVerdict(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class MetricVerdict(Result):
     metric: str
     value: float | None
     reference: float | None
@@ -48,8 +45,8 @@ class MetricVerdict(BaseModel):
     rule: str
 
 
-class GateReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class GateReport(Result):
+    """What ``check``, a promotion's gate or a health check decided, metric by metric."""
 
     gate: str
     subject: str

@@ -49,7 +49,7 @@ def file_proof(path: str | Path) -> Proof:
 
 def gate_proof(report: GateReport, verdict: str | None = None) -> Proof:
     """The full gate report, kept as a blob; the event names it by digest."""
-    data = dump_json(report.model_dump(mode="json")).encode()
+    data = dump_json(report.to_json_data()).encode()
     return proof(f"gate:{report.gate}", data, verdict or report.verdict, report.summary())
 
 

@@ -33,6 +33,7 @@ from mreg.results import (
     LogEntry,
     ModelSummary,
     ModelView,
+    Move,
     PullResult,
     RegisterManyResult,
     StatusView,
@@ -138,14 +139,14 @@ class Registry:
             )
             for version, stored in files.manifests.items()
         ]
-        return ModelView(model=files.spec.to_data(), current_version=current, status=status, versions=rows)
+        return ModelView(model=files.spec, current_version=current, status=status, versions=rows)
 
     def show_version(self, ref: str) -> VersionView:
         model, version = parse_ref(ref)
         files = self.repository.model_files(model)
         stored = files.manifest(version)
         return VersionView(
-            manifest=stored.manifest.to_data(),
+            manifest=stored.manifest,
             status=files.state().state_of(version).value,
             manifest_digest=stored.digest,
         )
@@ -170,7 +171,7 @@ class Registry:
                 entries.append(_registration_entry(stored.manifest))
             entries += [_event_entry(stored.event) for stored in files.events]
         if version is not None:
-            entries = [entry for entry in entries if any(c["version"] == version for c in entry.changes)]
+            entries = [entry for entry in entries if any(move.version == version for move in entry.changes)]
         if since is not None:
             entries = [entry for entry in entries if entry.time >= clock.format_time(since)]
         entries.sort(key=lambda entry: (entry.time, entry.model, entry.seq or 0), reverse=True)
@@ -283,9 +284,8 @@ class Registry:
             raise AlreadyExists(f"{model}@{version}", "registered concurrently by another writer") from None
         self.repository.wrote({path: (info, raw, final.to_data())})
         files = files.with_manifest(version, StoredManifest(final.to_data(), digest_bytes(raw), path))
-        self._enter_candidate_if_retraining(files, version)
-        return VersionView(manifest=final.to_data(), status=files.state().state_of(version).value,
-                           manifest_digest=digest_bytes(raw))
+        status = self._enter_candidate_if_retraining(files, version)
+        return VersionView(manifest=final, status=status.value, manifest_digest=digest_bytes(raw))
 
     def register_many(
         self, versions: Iterable[NewVersion | Mapping[str, Any]], by: str | None = None, at: datetime | None = None
@@ -305,17 +305,19 @@ class Registry:
         return RegisterManyResult(registered=_ordered([planned.manifest.ref for planned in batch]),
                                   already_there=_ordered(already))
 
-    def _enter_candidate_if_retraining(self, files: ModelFiles, version: str) -> None:
+    def _enter_candidate_if_retraining(self, files: ModelFiles, version: str) -> State:
         """The seed's Retraining -> Candidate edge: a version registered while the serving one
-        retrains becomes a Candidate at once if it passes the offline gate."""
+        retrains becomes a Candidate at once if it passes the offline gate. Returns the state
+        the new version is in (``files`` predates that promotion)."""
         retraining = files.state().in_state(State.RETRAINING)
         if not retraining:
-            return
+            return State.DEVELOPMENT
         try:
             self.promote(f"{files.spec.id}@{version}", State.CANDIDATE,
                          reason=f"new version trained while {retraining[0]} retrains")
         except (CheckFailed, UsageError, Conflict):  # its gate refused it, or the model moved on: it stays in development
-            pass
+            return State.DEVELOPMENT
+        return State.CANDIDATE
 
     def _check_parents(self, files: ModelFiles, version: str, parents: list[str]) -> None:
         for parent in parents:
@@ -447,8 +449,8 @@ class Registry:
                 continue
             return EventResult(
                 model=model, seq=event.seq, action=event.action,
-                changes=[_change_data(record) for record in event.changes], forced=event.forced,
-                evidence=[proof.to_data() for proof in event.evidence], archived_to=event.archived_to,
+                changes=[Move.of(record) for record in event.changes], forced=event.forced,
+                evidence=event.evidence, archived_to=event.archived_to,
             )
         raise ConcurrentUpdate(model, f"gave up after {events.MAX_ATTEMPTS} attempts; too many concurrent writers")
 
@@ -722,14 +724,10 @@ def _change_record(files: ModelFiles, change: Change) -> ChangeRecord:
                            "manifest": files.manifest(change.version).digest})
 
 
-def _change_data(record: ChangeRecord) -> dict[str, str]:
-    return {"version": record.version, "from": record.from_.value, "to": record.to.value}
-
-
 def _registration_entry(manifest: VersionManifest) -> LogEntry:
     return LogEntry(
         time=manifest.registered_at or "", model=manifest.model, action="register", seq=None,
-        changes=[{"version": manifest.version, "from": "", "to": State.DEVELOPMENT.value}],
+        changes=[Move(version=manifest.version, from_=None, to=State.DEVELOPMENT)],
         actor=manifest.registered_by, reason=manifest.key_change, forced=False, evidence=[],
     )
 
@@ -737,6 +735,6 @@ def _registration_entry(manifest: VersionManifest) -> LogEntry:
 def _event_entry(event: Event) -> LogEntry:
     return LogEntry(
         time=event.time, model=event.model, action=event.action, seq=event.seq,
-        changes=[_change_data(record) for record in event.changes], actor=event.actor,
-        reason=event.reason, forced=event.forced, evidence=[proof.to_data() for proof in event.evidence],
+        changes=[Move.of(record) for record in event.changes], actor=event.actor,
+        reason=event.reason, forced=event.forced, evidence=event.evidence,
     )

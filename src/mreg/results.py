@@ -6,16 +6,60 @@ documented (README, "JSON output").
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer
+
+from mreg.events import ChangeRecord, Evidence
+from mreg.lifecycle import Change, State, Transition
+from mreg.manifest import Document, ModelSpec, VersionManifest
 
 
 class Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    """The base of every result: immutable, and one way to JSON (``--json`` prints this)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     def to_json_data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
+
+
+D = TypeVar("D", bound=Document)
+# a document inside a result: the object itself in Python, in JSON exactly as it is stored
+AsStored = Annotated[D, PlainSerializer(lambda document: document.to_data(), when_used="json")]
+
+
+class Move(Result):
+    """One version's state change; ``from_`` is None for a registration (JSON ``""``)."""
+
+    version: str
+    from_: State | None = Field(alias="from")
+    to: State
+
+    @field_serializer("from_", when_used="json")
+    def _empty_for_none(self, value: State | None) -> str:
+        return value.value if value else ""
+
+    @classmethod
+    def of(cls, change: Change | ChangeRecord) -> "Move":
+        change = change.as_change() if isinstance(change, ChangeRecord) else change
+        return cls(version=change.version, from_=change.source, to=change.target)
+
+
+class TransitionRow(Result):
+    """One edge of the lifecycle table, as ``mreg states`` prints it; ``from_`` None is ``[*]``."""
+
+    from_: State | None = Field(alias="from")
+    to: State
+    label: str
+    command: str
+    gate: str | None
+    origin: str
+
+    @classmethod
+    def of(cls, edge: Transition) -> "TransitionRow":
+        return cls(from_=edge.source, to=edge.target, label=edge.label, command=edge.command,
+                   gate=edge.gate, origin=edge.origin)
 
 
 class ModelSummary(Result):
@@ -67,14 +111,14 @@ class VersionRow(Result):
 
 
 class ModelView(Result):
-    model: dict[str, Any]
+    model: AsStored[ModelSpec]
     current_version: str | None
     status: str | None
     versions: list[VersionRow]
 
 
 class VersionView(Result):
-    manifest: dict[str, Any]
+    manifest: AsStored[VersionManifest]
     status: str
     manifest_digest: str
 
@@ -84,11 +128,11 @@ class LogEntry(Result):
     model: str
     action: str
     seq: int | None
-    changes: list[dict[str, str]]
+    changes: list[Move]
     actor: str | None
     reason: str | None
     forced: bool
-    evidence: list[dict[str, Any]]
+    evidence: list[AsStored[Evidence]]
 
 
 class StatusView(Result):
@@ -102,9 +146,9 @@ class EventResult(Result):
     model: str
     seq: int
     action: str
-    changes: list[dict[str, str]]
+    changes: list[Move]
     forced: bool
-    evidence: list[dict[str, Any]]
+    evidence: list[AsStored[Evidence]]
     archived_to: str | None = None
 
 

@@ -6,18 +6,13 @@ a fact that is absent stays ``None`` or empty and the card says it is not record
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from mreg.events import Evidence
 from mreg.gates import GateReport
 from mreg.manifest import ModelSpec, VersionManifest
+from mreg.results import Result
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class HistoryRow(Frozen):
+class HistoryRow(Result):
     """One version of the model, as its Versioning table shows it."""
 
     version: str
@@ -27,7 +22,7 @@ class HistoryRow(Frozen):
     registered_at: str | None
 
 
-class Transition(Frozen):
+class Transition(Result):
     """One lifecycle event that moved this version, with who, when, why and the evidence."""
 
     seq: int
@@ -40,7 +35,7 @@ class Transition(Frozen):
     evidence: list[Evidence]
 
 
-class CardFacts(Frozen):
+class CardFacts(Result):
     """The model, the version's manifest and state, its check against the reference version,
     the model's version history, the transitions this version went through (oldest first),
     and the versions that name it as a parent."""

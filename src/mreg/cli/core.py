@@ -156,9 +156,8 @@ def register(
     if as_json:
         output.emit_json(view.to_json_data())
         return
-    stored = view.manifest.get("artifacts", [])
-    size = sum(entry["size"] for entry in stored)
-    output.line(f"registered {ref} ({len(stored)} artifacts, {size} bytes)")
+    stored = view.manifest.artifacts
+    output.line(f"registered {ref} ({len(stored)} artifacts, {sum(artifact.size for artifact in stored)} bytes)")
 
 
 def _pairs(values: list[str], option: str, shape: str) -> dict[str, str]:
@@ -213,7 +212,7 @@ def card(
         raise UsageError(f"unknown card format {format!r} ({', '.join(FORMATS)})")
     facts = session.registry().card(ref)
     if as_json:
-        output.emit_json(facts.model_dump(mode="json", by_alias=True))
+        output.emit_json(facts.to_json_data())
     elif out:
         _write_file(out, render(facts, format))
     else:
@@ -265,10 +264,8 @@ def log(
         return
     rows = []
     for entry in entries:
-        moves = ", ".join(
-            f"{c['version']} {c['from'] + ' -> ' if c['from'] else ''}{c['to']}" for c in entry.changes
-        )
-        evidence = ", ".join(e.get("verdict") or e.get("digest", "")[:19] for e in entry.evidence)
+        moves = ", ".join(f"{m.version} {m.from_ + ' -> ' if m.from_ else ''}{m.to}" for m in entry.changes)
+        evidence = ", ".join(proof.verdict or (proof.digest or "")[:19] for proof in entry.evidence)
         reason = (entry.reason or "") + (" [forced]" if entry.forced else "")
         rows.append([entry.time, entry.model, entry.seq, entry.action, moves, entry.actor, reason, evidence])
     output.table(["Time", "Model", "Seq", "Action", "Changes", "Actor", "Reason", "Evidence"], rows)
@@ -381,12 +378,15 @@ def find(
     if as_json:
         output.emit_json(result.to_json_data())
         return
-    rows = []
-    for found in result.versions:
-        data = found.to_json_data()
-        cells = []
-        for field in result.fields:
-            kind, _, name = field.partition(".")
-            cells.append(data[kind].get(name) if name else ", ".join(data["datasets"]) if kind == "dataset" else data[kind])
-        rows.append([f"{found.model}@{found.version}", output.state_title(found.state), *cells])
+    rows = [[f"{found.model}@{found.version}", output.state_title(found.state),
+             *(_found_value(found, field) for field in result.fields)] for found in result.versions]
     output.table(["Version", "State", *result.fields], rows)
+
+
+def _found_value(found, field: str):
+    """The column of a field the query mentions: ``metrics.ndcg``, ``dataset``, ``framework``."""
+    kind, _, name = field.partition(".")
+    if kind == "dataset":
+        return ", ".join(found.datasets)
+    value = getattr(found, kind)
+    return value.get(name) if name else value

@@ -122,7 +122,7 @@ def check(
     measured = read_metrics(metrics) if metrics else None
     report = session.registry().check(ref, against, measured)
     if as_json:
-        output.emit_json(report.model_dump(mode="json"))
+        output.emit_json(report.to_json_data())
     else:
         output.heading(f"check {report.subject} against {report.reference or 'no reference'}: {report.verdict}")
         output.table(
@@ -180,7 +180,7 @@ def judge(
     }
     report = session.registry().judge(ref, samples["canary"], samples["baseline"])
     if as_json:
-        output.emit_json(report.model_dump(mode="json"))
+        output.emit_json(report.to_json_data())
     else:
         _render_judgement(ref, report)
     if report.verdict != "Pass":

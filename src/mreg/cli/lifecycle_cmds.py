@@ -26,11 +26,11 @@ def _report(result: EventResult, as_json: bool) -> None:
     if as_json:
         output.emit_json(result.to_json_data())
         return
-    moves = ", ".join(f"{c['version']} {c['from']} -> {c['to']}" for c in result.changes)
+    moves = ", ".join(f"{move.version} {move.from_} -> {move.to}" for move in result.changes)
     forced = " (forced)" if result.forced else ""
     output.line(f"{result.model} event {result.seq}: {result.action} {moves}{forced}")
     for proof in result.evidence:
-        output.line(f"  evidence {proof.get('kind')}: {proof.get('verdict') or ''} {proof.get('summary') or ''}".rstrip())
+        output.line(f"  evidence {proof.kind}: {proof.verdict or ''} {proof.summary or ''}".rstrip())
 
 
 @command(app)
@@ -42,21 +42,17 @@ def states(
 
     Example: mreg states --format mermaid
     """
+    from mreg.results import TransitionRow
+
     format = "json" if as_json else format
-    rows = [
-        {
-            "from": t.source.value if t.source else None, "to": t.target.value, "label": t.label,
-            "command": t.command, "gate": t.gate, "origin": t.origin,
-        }
-        for t in TRANSITIONS
-    ]
+    rows = [TransitionRow.of(edge) for edge in TRANSITIONS]
     if format == "mermaid":
         output.line(to_mermaid().rstrip("\n"))
     elif format == "json":
-        output.emit_json(rows)
+        output.emit_json([row.to_json_data() for row in rows])
     elif format == "table":
         output.table(["From", "To", "Label", "Command", "Gate", "Origin"],
-                     [[r["from"] or "[*]", r["to"], r["label"], r["command"], r["gate"], r["origin"]] for r in rows])
+                     [[r.from_ or "[*]", r.to, r.label, r.command, r.gate, r.origin] for r in rows])
     else:
         raise UsageError(f"unknown format {format!r} (table, mermaid or json)")
 
@@ -141,9 +137,9 @@ def monitor(
     """
     result = session.registry().monitor(model, read_metrics(metrics), metrics, scheduled)
     _report(result, as_json)
-    drifted = [change for change in result.changes if change["to"] == State.RETRAINING.value]
+    drifted = [move.version for move in result.changes if move.to == State.RETRAINING]
     if drifted and not scheduled:
-        raise CheckFailed(f"drift: {model}@{drifted[0]['version']} went to retraining: a metric is past its alert threshold")
+        raise CheckFailed(f"drift: {model}@{drifted[0]} went to retraining: a metric is past its alert threshold")
 
 
 @command(app)

@@ -25,6 +25,7 @@ from mreg.judge.stats import (
     mean_ratio,
     remove_outliers,
 )
+from mreg.results import Result
 
 Label = Literal["Pass", "High", "Low", "Nodata", "NodataFailMetric"]
 Verdict = Literal["Pass", "Marginal", "Fail"]
@@ -101,7 +102,7 @@ class JudgeConfig(BaseModel):
 # ----------------------------------------------------------------- outputs
 
 
-class SampleCounts(BaseModel):
+class SampleCounts(Result):
     """How many values survived each preprocessing step."""
 
     total: int
@@ -111,7 +112,7 @@ class SampleCounts(BaseModel):
     used: int
 
 
-class MetricReport(BaseModel):
+class MetricReport(Result):
     """Verdict for one metric; `critical` is true only for a critical failure.
     Undefined numbers (no test run, zero mean) are None, i.e. JSON null."""
 
@@ -134,7 +135,7 @@ class MetricReport(BaseModel):
     explanation: str
 
 
-class GroupScore(BaseModel):
+class GroupScore(Result):
     """100·Pass/(Pass+High+Low+NodataFailMetric); no_data when nothing counts."""
 
     score: float
@@ -144,7 +145,7 @@ class GroupScore(BaseModel):
     passed: int
 
 
-class ScoreSummary(BaseModel):
+class ScoreSummary(Result):
     """Scorer output: per-group scores, summary, overrides and the verdict."""
 
     groups: dict[str, GroupScore]

@@ -1,12 +1,15 @@
-"""gc collects only what nothing references, never a young blob; reindex rebuilds the cache."""
+"""gc collects only what nothing references, never a young blob, and the stale temporaries
+of killed writers (never a lock); reindex rebuilds the cache."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import mreg
 
-from conftest import add_model, write
+from conftest import Cli, add_model, write
 
 
 def _objects(registry_url: str) -> set[str]:
@@ -48,3 +51,24 @@ def test_reindex_rebuilds_the_derived_cache_without_changing_any_answer(cli, tmp
     assert cli.ok("reindex") == "reindexed 2 files\n"  # model.yaml and the one manifest
     assert storage.exists(".cache/files.json")
     assert (cli.ok("models", "--json"), cli.ok("show", "M1@v1", "--json")) == before
+
+
+def test_gc_removes_stale_temporaries_but_not_locks_or_young_ones(tmp_path):
+    registry = tmp_path / "registry"
+    mreg.init(str(registry))
+    cli = Cli(str(registry))
+    add_model(cli, "M")
+    old = time.time() - 7200
+    stale = registry / ".tmp" / ".tmp-killed"
+    legacy = registry / "models/M" / ".tmp-from-an-older-release"
+    lock = registry / ".tmp/locks/shared-1.yaml"
+    young = registry / ".tmp" / ".tmp-in-flight"
+    for path in (stale, legacy, lock, young):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    for path in (stale, legacy, lock):
+        os.utime(path, (old, old))
+    cli.ok("gc", "--grace", "3600")
+    assert not stale.exists() and not legacy.exists()
+    assert lock.exists() and young.exists()
+    assert cli.ok("verify").startswith("ok")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import mreg
 from mreg.store.blobs import object_path
 
-from conftest import EXAMPLE, Cli
+from conftest import EXAMPLE, Cli, add_model
 
 pytestmark = pytest.mark.local_only
 
@@ -83,3 +84,18 @@ def test_a_removed_event_breaks_the_chain(example):
     (example / "models/MDL-REC/events/00000007.yaml").unlink()
     outcome = verify(example)
     assert outcome.exit_code == 5 and "models/MDL-REC/events/00000008.yaml" in outcome.stdout
+
+
+def test_a_failing_verify_lists_problems_on_stdout_and_one_line_on_stderr(tmp_path):
+    registry = tmp_path / "registry"
+    mreg.init(str(registry))
+    cli = Cli(str(registry))
+    add_model(cli, "M")
+    (tmp_path / "w.bin").write_bytes(b"w")
+    cli.ok("register", "M@v1", "-a", str(tmp_path / "w.bin"))
+    manifest = registry / "models/M/versions/v1.yaml"
+    manifest.write_bytes(manifest.read_bytes().replace(b"size: 1", b"size: 2"))
+    outcome = cli("verify")
+    assert outcome.exit_code == 5
+    assert "FAIL models/M/versions/v1.yaml" in outcome.stdout
+    assert outcome.stderr.splitlines() == ["error: verify found 1 problems (listed on stdout)"]

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 from mreg.codec import digest_bytes
 from mreg.layout import event_path
 from mreg.lifecycle import Change, State
-from mreg.manifest import SCHEMA_VERSION, Digest, Document, Name, check_schema
+from mreg.manifest import SCHEMA_VERSION, Digest, Document, Evidence, Name, check_schema
 
 if TYPE_CHECKING:
     from mreg.store import Storage
@@ -34,15 +34,6 @@ class ChangeRecord(Document):
 
     def as_change(self) -> Change:
         return Change(self.version, self.from_, self.to)
-
-
-class Evidence(Document):
-    """What justified a change: a gate's verdict, a judge report, a health check, a file."""
-
-    kind: str
-    verdict: str | None = None
-    digest: Digest | None = None
-    summary: str | None = None
 
 
 class Event(Document):

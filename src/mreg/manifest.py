@@ -338,6 +338,17 @@ class ModelCard(Document):
     ethical_considerations: str | None = None
 
 
+class Evidence(Document):
+    """What justified a state change (an event's ``evidence``): a gate's verdict, a judge
+    report, a health check, a file. A document of events.py's, kept here with the other
+    documents so that results can carry it without reaching the event store."""
+
+    kind: str
+    verdict: str | None = None
+    digest: Digest | None = None
+    summary: str | None = None
+
+
 class VersionManifest(Document):
     """``models/<MODEL>/versions/<VERSION>.yaml``, written once; writing it registers the version."""
 

@@ -15,9 +15,9 @@ from typing import NamedTuple
 from mreg import gates, lifecycle
 from mreg.codec import digest_bytes, dump_json, load_yaml
 from mreg.errors import CheckFailed, MregError, PathNotFound, UsageError
-from mreg.events import Evidence
 from mreg.gates import GateReport
 from mreg.lifecycle import Change, State
+from mreg.manifest import Evidence
 from mreg.repository import ModelFiles
 
 

@@ -449,7 +449,7 @@ class Registry:
                 continue
             return EventResult(
                 model=model, seq=event.seq, action=event.action,
-                changes=[Move.of(record) for record in event.changes], forced=event.forced,
+                changes=[Move.of(change) for change in event.as_changes()], forced=event.forced,
                 evidence=event.evidence, archived_to=event.archived_to,
             )
         raise ConcurrentUpdate(model, f"gave up after {events.MAX_ATTEMPTS} attempts; too many concurrent writers")
@@ -735,6 +735,6 @@ def _registration_entry(manifest: VersionManifest) -> LogEntry:
 def _event_entry(event: Event) -> LogEntry:
     return LogEntry(
         time=event.time, model=event.model, action=event.action, seq=event.seq,
-        changes=[Move.of(record) for record in event.changes], actor=event.actor,
+        changes=[Move.of(change) for change in event.as_changes()], actor=event.actor,
         reason=event.reason, forced=event.forced, evidence=event.evidence,
     )

@@ -10,9 +10,8 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_serializer
 
-from mreg.events import ChangeRecord, Evidence
 from mreg.lifecycle import Change, State, Transition
-from mreg.manifest import Document, ModelSpec, VersionManifest
+from mreg.manifest import Document, Evidence, ModelSpec, VersionManifest
 
 
 class Result(BaseModel):
@@ -41,8 +40,7 @@ class Move(Result):
         return value.value if value else ""
 
     @classmethod
-    def of(cls, change: Change | ChangeRecord) -> "Move":
-        change = change.as_change() if isinstance(change, ChangeRecord) else change
+    def of(cls, change: Change) -> "Move":
         return cls(version=change.version, from_=change.source, to=change.target)
 
 

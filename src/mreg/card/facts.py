@@ -6,9 +6,8 @@ a fact that is absent stays ``None`` or empty and the card says it is not record
 
 from __future__ import annotations
 
-from mreg.events import Evidence
 from mreg.gates import GateReport
-from mreg.manifest import ModelSpec, VersionManifest
+from mreg.manifest import Evidence, ModelSpec, VersionManifest
 from mreg.results import Result
 
 

@@ -50,6 +50,7 @@ def bench_upload(server: S3Server, source: Path, runs: int) -> None:
 
 def bench_models(server: S3Server, count: int, runs: int) -> None:
     import mreg
+    from mreg.store.index import index_location
     from mreg.manifest import ModelSpec
 
     url = f"s3://{server.bucket}/{uuid.uuid4().hex}/registry"
@@ -62,7 +63,7 @@ def bench_models(server: S3Server, count: int, runs: int) -> None:
 
     def once(cold: bool) -> tuple[float, int]:
         if cold:
-            mreg.open(url).storage.delete(".cache/files.json")
+            index_location(mreg.open(url).storage).unlink(missing_ok=True)
         started = time.perf_counter()
         opened = mreg.open(url)  # what a CLI invocation does: open, one call, flush
         with counting_requests(opened.storage) as requests:

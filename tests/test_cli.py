@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import shutil
 import sys
 from pathlib import Path
 
@@ -155,8 +156,23 @@ def test_every_command_docstring_ends_with_an_example():
     assert lacking == []
 
 
+HEAVY = ('networkx', 's3fs', 'scipy', 'numpy', 'botocore', 'aiobotocore', 'lark')
+
+
+def _imported(*argv: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a real ``mreg ARGV`` process imports."""
+    probe = (f"import sys, runpy; sys.argv=['mreg', *{list(argv)!r}]\ntry: runpy.run_module('mreg', run_name='__main__')\n"
+             f"except SystemExit: pass\nprint(sorted(m for m in {modules!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    return eval(done.stdout.strip().splitlines()[-1])
+
+
 def test_help_does_not_import_heavy_modules():
-    probe = "import sys, runpy; sys.argv=['mreg','--help']\ntry: runpy.run_module('mreg', run_name='__main__')\nexcept SystemExit: pass\n" \
-            "print(sorted(m for m in ('networkx','s3fs','scipy','numpy','botocore','aiobotocore') if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert _imported("--help", modules=(*HEAVY, "pydantic", "ruamel.yaml", "sqlite3")) == []
+
+
+def test_reads_on_a_warm_index_parse_no_yaml(tmp_path):
+    copy = shutil.copytree(EXAMPLE, tmp_path / "example", ignore=shutil.ignore_patterns(".cache", ".tmp"))
+    Cli(str(copy)).ok("reindex")  # fills the index
+    for argv in (["models"], ["status", "MDL-REC"], ["show", "MDL-REC"], ["show", "MDL-REC@v12.4"], ["log", "MDL-REC"]):
+        assert _imported("--registry", str(copy), *argv, modules=(*HEAVY, "ruamel.yaml")) == [], argv

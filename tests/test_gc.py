@@ -8,6 +8,7 @@ import os
 import time
 
 import mreg
+from mreg.store.index import index_location
 
 from conftest import Cli, add_model, write
 
@@ -46,10 +47,10 @@ def test_reindex_rebuilds_the_derived_cache_without_changing_any_answer(cli, tmp
     add_model(cli)
     cli.ok("register", "M1@v1", "-m", "auc=0.9")
     before = cli.ok("models", "--json"), cli.ok("show", "M1@v1", "--json")
-    storage = mreg.open(cli.registry_url).storage
-    storage.delete(".cache/files.json")
+    index = index_location(mreg.open(cli.registry_url).storage)
+    index.unlink()
     assert cli.ok("reindex") == "reindexed 2 files\n"  # model.yaml and the one manifest
-    assert storage.exists(".cache/files.json")
+    assert index.is_file()
     assert (cli.ok("models", "--json"), cli.ok("show", "M1@v1", "--json")) == before
 
 

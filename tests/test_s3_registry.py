@@ -11,6 +11,7 @@ import pytest
 import mreg
 from mreg.manifest import ModelSpec
 from mreg.store.blobs import object_path
+from mreg.store.index import index_location
 
 from conftest import Cli, write
 from s3server import counting_requests
@@ -36,10 +37,14 @@ def test_listing_300_models_costs_a_few_requests_once_the_cache_is_warm(s3_url):
     _add_models(mreg.init(url), 300)
     mreg.open(url).reindex()  # what a first reader leaves behind, shared by every later one
     warm = _command(url, lambda registry: registry.models())
-    assert warm <= 2  # one LIST page (< 1,000 files) and the cache; 1 per file would be 300
-    mreg.open(url).storage.delete(".cache/files.json")
+    assert warm <= 1  # one LIST page (< 1,000 files); the index is on this machine; 1 per file would be 300
+    storage = mreg.open(url).storage  # another writer renames one model
+    storage.replace("models/M007/model.yaml", ModelSpec.from_data({"id": "M007", "name": "Renamed"}, "test").to_yaml())
+    changed = _command(url, lambda registry: registry.models())
+    assert changed <= 1 + 1  # the listing, and the one model.yaml whose ETag changed
+    index_location(mreg.open(url).storage).unlink()
     cold = _command(url, lambda registry: registry.models())
-    assert cold <= 300 + 3  # the first reader pays one GET per file, then writes the cache
+    assert cold <= 300 + 3  # the first reader pays one GET per file, then fills the index
 
 
 def test_showing_a_model_with_100_versions_costs_a_few_requests(s3_url):

@@ -23,11 +23,11 @@ class Finding(NamedTuple):
     message: str
 
 
-def link_findings(model: str, history: list[StoredEvent]) -> list[Finding]:
-    """Breaks in the chain itself: gaps in SEQ, a wrong model, a ``previous`` that does not match."""
+def link_findings(model: str, history: list[StoredEvent], after: int = 0, previous: str | None = None) -> list[Finding]:
+    """Breaks in the chain itself: gaps in SEQ, a wrong model, a ``previous`` that does not match.
+    ``after``/``previous``: the history continues event ``after``, whose digest is ``previous``."""
     found = []
-    previous: str | None = None
-    for index, stored in enumerate(history, start=1):
+    for index, stored in enumerate(history, start=after + 1):
         event = stored.event
         if event.seq != index or stored.path != event_path(model, index):
             found.append(Finding(stored.path, f"expected event {index} of {model}, found seq {event.seq}"))
@@ -39,10 +39,13 @@ def link_findings(model: str, history: list[StoredEvent]) -> list[Finding]:
     return found
 
 
-def replay_findings(model: str, manifests: Mapping[str, str], history: list[StoredEvent]) -> list[Finding]:
-    """Events against the manifests (``version -> digest``) and the lifecycle table."""
+def replay_findings(model: str, manifests: Mapping[str, str], history: list[StoredEvent],
+                    state: ModelState | None = None) -> list[Finding]:
+    """Events against the manifests (``version -> digest``) and the lifecycle table; ``state``:
+    the model's state before ``history`` (updated), else every version in Development."""
     found = []
-    state = ModelState(model, {version: lifecycle.State.DEVELOPMENT for version in manifests})
+    if state is None:
+        state = ModelState(model, {version: lifecycle.State.DEVELOPMENT for version in manifests})
     for stored in history:
         event = stored.event
         for record in event.changes:

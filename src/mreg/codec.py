@@ -23,15 +23,16 @@ import json
 import math
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mreg.errors import InvalidManifest, PathNotFound, SystemRefused, UsageError
 
 
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+# ruamel is imported where YAML is parsed or written, not here: a read served by the
+# derived index parses no YAML, and importing ruamel costs a good part of a command's start.
 _LINE_BREAKS = frozenset("\r\x85\u2028\u2029")
 
 
@@ -47,6 +48,8 @@ def _represent_str(representer, text: str):
 def _dumper() -> YAML:
     """The pure-Python emitter, so output bytes never depend on an optional C extension.
     Made once: building a YAML object costs more than loading a small document."""
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
@@ -219,12 +222,16 @@ def _loaders() -> tuple[YAML, ...]:
     """Safe loading, first through ruamel's C parser where installed (about 4x faster on a
     cold read of a large registry; same YAML 1.2 resolver), then the pure-Python parser,
     which also accepts the YAML 1.2 that libyaml's scanner refuses (``{url: s3://b/k}``)."""
+    from ruamel.yaml import YAML
+
     return (YAML(typ="safe"), YAML(typ="safe", pure=True))
 
 
 def _check_events(loader: YAML, data: bytes | str) -> None:
     """Walk the parser's events (no nodes built) and refuse a document that nests deeper
     than ``LIMITS.depth`` or expands, aliases followed, to more than ``LIMITS.nodes``."""
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+
     anchored: dict[str, int] = {}  # anchor -> nodes its value expands to
     open_collections: list[tuple[str | None, int]] = []  # (anchor, nodes before it started)
     nodes = 0
@@ -249,6 +256,8 @@ def _check_events(loader: YAML, data: bytes | str) -> None:
 
 
 def _load_with(loader: YAML, data: bytes | str) -> Any:
+    from ruamel.yaml.error import YAMLError
+
     try:
         _check_events(loader, data)
         return loader.load(data)

@@ -75,10 +75,9 @@ def append(storage: Storage, event: Event) -> StoredEvent:
     return StoredEvent(event, digest_bytes(data), path)
 
 
-def next_links(history: list[StoredEvent]) -> dict:
-    """``seq`` and ``previous`` for the event after ``history``."""
-    if not history:
+def next_links(head: StoredEvent | None) -> dict:
+    """``seq`` and ``previous`` for the event after ``head`` (the newest event, if any)."""
+    if head is None:
         return {"seq": 1, "previous": None}
-    last = history[-1]
-    return {"seq": last.event.seq + 1, "previous": last.digest}
+    return {"seq": head.event.seq + 1, "previous": head.digest}
 

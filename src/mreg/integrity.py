@@ -1,7 +1,7 @@
 """``verify`` and ``gc``: checking a registry against its own digests, and collecting blobs.
 
-verify reads every file afresh (never the derived cache) and reports each problem with the
-file it is in: a manifest whose seal or recorded digest no longer matches its bytes, an
+verify reads every file afresh (never the derived index) and reports each problem with the
+file it is in, and where the index disagrees with the files (then rebuilds it): a manifest whose seal or recorded digest no longer matches its bytes, an
 event chain with a gap or a wrong ``previous``, a transition the lifecycle table forbids,
 a missing blob, and with ``deep`` a blob whose bytes do not hash to its name.
 """
@@ -13,7 +13,7 @@ from mreg.codec import digest_bytes
 from mreg.errors import CorruptObject, MregError
 from mreg.chain import history_findings
 from mreg.events import Event, StoredEvent
-from mreg.layout import model_dir, model_path, object_path, version_path
+from mreg.layout import INDEX, model_dir, model_path, object_path, version_path
 from mreg.manifest import ModelSpec, VersionManifest
 from mreg.artifacts import blob_digests
 from mreg.repository import Repository, archive_locations
@@ -42,6 +42,8 @@ class _Checker:
 
     def _load(self, path: str, kind: type):
         raw = self.repository.storage.read(path)
+        if self.repository.index_disagrees(path, raw):
+            self.fail(INDEX, f"holds other content for {path} than the file")
         try:
             return kind.from_yaml(raw, path), raw
         except MregError as exc:
@@ -67,7 +69,7 @@ class _Checker:
                 self.sealed(path, event, raw)
                 history.append(StoredEvent(event, digest_bytes(raw), path))
         digests = {version: digest for version, (_, digest) in manifests.items()}
-        for finding in history_findings(model, digests, history):
+        for finding in history_findings(model, digests, history) + self.repository.kept_fold_findings(model, digests, history):
             self.fail(*finding)
         archived = archive_locations(history)
         for version, (manifest, _) in manifests.items():
@@ -132,6 +134,7 @@ class _Checker:
 def verify(repository: Repository, model: str | None = None, deep: bool = False) -> VerifyReport:
     checker = _Checker(repository)
     listing = repository.models_listing(model)
+    repository.audit_index_against(listing)
     if model is not None and model_path(model) not in listing.get(model, {}):
         repository.model_files(model)  # "not found", with the closest ids
     for name, paths in listing.items():
@@ -147,6 +150,14 @@ def verify(repository: Repository, model: str | None = None, deep: bool = False)
                     pass
             except CorruptObject as exc:
                 checker.fail(object_path(digest), f"corrupt: hashes to {exc.actual}")
+    clean = not checker.problems  # the find tables are checked only against files that verify
+    for finding in repository.index_integrity() + (repository.find_table_findings() if model is None and clean else []):
+        checker.fail(*finding)
+    if any(problem.path == INDEX for problem in checker.problems):
+        try:
+            repository.reindex()  # the index disagreed with the files: rebuilt from them
+        except MregError:
+            pass  # files that do not read (reported above): the index stays dropped until they do
     external = repository.blobs.storage.url if repository.config.blob_store else None
     return VerifyReport(
         ok=not checker.problems, deep=deep, objects=len(objects), blob_store=external,

@@ -7,7 +7,7 @@
     models/<MODEL>/versions/<VERSION>.yaml a version manifest, written once
     models/<MODEL>/events/<SEQ>.yaml       the model's hash-chained lifecycle events
     objects/sha256/<2 hex>/<62 hex>        content-addressed blobs
-    .cache/                                derived files (parsed-file cache, lineage index)
+    .cache/                                derived files (index.sqlite, lineage index)
     .tmp/                                  bytes being written, before their final name
 
 Ground module: it imports nothing but ``errors``, so the store and the domain both use it.
@@ -25,7 +25,7 @@ GITIGNORE = ".gitignore"
 MODELS = "models"
 OBJECTS = "objects/sha256"
 CACHE_DIR = ".cache"
-FILE_CACHE = f"{CACHE_DIR}/files.json"
+INDEX = f"{CACHE_DIR}/index.sqlite"
 LINEAGE_INDEX = f"{CACHE_DIR}/lineage.json"
 TEMP_DIR = ".tmp"
 GITIGNORE_TEXT = f"# derived and temporary files; never the source of truth\n{CACHE_DIR}/\n{TEMP_DIR}/\n"

@@ -180,15 +180,13 @@ class Registry:
     def status(self, model: str, at: datetime | None = None) -> StatusView:
         """Each version's state now, or as it was at instant ``at``."""
         files = self.repository.model_files(model)
+        registered, state = list(files.manifests), files.state()
         if at is not None:
             instant = clock.format_time(at)
-            files = ModelFiles(
-                files.spec,
-                {v: s for v, s in files.manifests.items() if (s.manifest.registered_at or "") <= instant},
-                list(takewhile(lambda s: s.event.time <= instant, files.events)),  # a prefix of the chain
-            )
-        state = files.state()
-        versions = {version: state.state_of(version).value for version in files.manifests}
+            registered = [v for v, s in files.manifests.items() if (s.manifest.registered_at or "") <= instant]
+            prefix = takewhile(lambda s: s.event.time <= instant, files.events)  # a prefix of the chain
+            state = lifecycle.fold(model, registered, (stored.event.as_changes() for stored in prefix))
+        versions = {version: state.state_of(version).value for version in registered}
         return StatusView(
             model=model, at=clock.format_time(at) if at else None, serving=state.serving, versions=versions
         )
@@ -435,13 +433,13 @@ class Registry:
                 raise ConcurrentUpdate(model, f"another writer appended first, and now {refusal.message}") from None
             store([*attached, *plan.evidence])
             actor, time = clock.stamp(by, at)
-            if files.events and files.events[-1].event.time > time:
-                time = files.events[-1].event.time
+            if files.head and files.head.event.time > time:
+                time = files.head.event.time
             event = Event(
                 model=model, action=action, changes=[_change_record(files, change) for change in plan.changes],
                 actor=actor, time=time, reason=reason, forced=forced,
                 evidence=[proof.record for proof in [*attached, *plan.evidence]], archived_to=archived_to,
-                **events.next_links(files.events),
+                **events.next_links(files.head),
             )
             try:
                 stored = events.append(self.storage, event)
@@ -651,19 +649,17 @@ class Registry:
 
     def find(self, query: str | None = None, order_by: str | None = None, limit: int | None = None) -> FindResult:
         """Every version matching ``query`` (docs/find.md), ordered by ``order_by``
-        (``'metrics.ndcg DESC, model'``), at most ``limit``; evaluated over the files."""
-        from mreg.query import parse, parse_order, select
+        (``'metrics.ndcg DESC, model'``), at most ``limit``; SQL over the derived index, whose
+        answer is the Python evaluation's (``mreg.query.evaluate``; a property test compares)."""
+        from mreg.query import matches, parse, parse_order
         from mreg.query.records import version_record
         from mreg.query.syntax import fields_of
 
         node = parse(query, {"state": [state.value for state in State]}) if query and query.strip() else None
         order = parse_order(order_by) if order_by and order_by.strip() else ()
-        records = []
-        for files in self.repository.all_model_files():
-            state = files.state()
-            records += [version_record(stored.manifest, files.spec, state.state_of(version).value)
-                        for version, stored in files.manifests.items()]
-        rows = select(records, node, order, limit)
+        records = [version_record(files.manifests[version].manifest, files.spec, files.state().state_of(version).value)
+                   for files, version in self.repository.find(node, order, limit)]
+        rows = [record for record in records if node is None or matches(node, record)]  # a forged index row adds nothing
         mentioned = [str(field) for field in [*fields_of(node), *(key.field for key in order)]]
         shown = [field for field in dict.fromkeys(mentioned) if field not in ("model", "version", "state")]
         return FindResult(query=query, order_by=order_by, fields=shown, versions=[FoundVersion(**row) for row in rows])

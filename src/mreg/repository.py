@@ -1,7 +1,7 @@
 """The read model: a registry's files as the domain reads them, over one ``Storage``.
 
 A ``Repository`` opens the config, holds the blob store, lists ``models/`` once per
-question and parses through the derived cache (``.cache/files.json``). It knows where
+question and parses through the derived index (``store.index``: ``.cache/index.sqlite``). It knows where
 files live (``layout``) and what they hold (``manifest``, ``events``, ``lifecycle``), but
 no command: the facade (``registry``), ``integrity`` and ``lineage`` build on it.
 """
@@ -9,13 +9,15 @@ no command: the facade (``registry``), ``integrity`` and ``lineage`` build on it
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable
 
-from mreg import layout, lifecycle
-from mreg.chain import history_findings
-from mreg.codec import load_yaml
-from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNotFound, RegistryNotFound, VersionNotFound
+from mreg import folding, layout
+from mreg.chain import Finding, history_findings
+from mreg.codec import digest_bytes, load_yaml
+from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNotFound, PathNotFound, RegistryNotFound, VersionNotFound
 from mreg.events import Event, StoredEvent
 from mreg.lifecycle import ModelState
 from mreg.manifest import FORMAT_VERSION, ModelSpec, RegistryConfig, VersionManifest
@@ -23,7 +25,10 @@ from mreg.names import check_name, closest, natural_key
 from mreg.seals import TamperedFile, check_sealed
 from mreg.store import FileInfo, Storage, is_local, open_storage
 from mreg.store.blobs import BlobStore
-from mreg.store.cache import FileCache
+from mreg.store.index import FileIndex, Parsed
+
+
+MANIFESTS = "manifests.1"  # the index's namespace for each model's manifest digests
 
 
 class UnreadableFile(IntegrityError):
@@ -56,42 +61,115 @@ def stored_document(kind: type, data: Any, path: str):
 
 
 class StoredManifest:
-    """A version manifest as stored: validated on first use, since listing a registry's
-    inventory needs only which versions exist, not what thousands of manifests say."""
+    """A version manifest as stored: read and validated on first use, since listing a
+    registry's inventory needs only which versions exist, not what thousands of manifests say."""
 
     def __init__(self, data: Any, digest: str, path: str) -> None:
-        self._data, self.digest, self.path = data, digest, path
+        self.path = path
+        self.__dict__["_parsed"] = Parsed(data, digest)
+
+    @classmethod
+    def lazy(cls, path: str, load: Callable[[], Parsed]) -> "StoredManifest":
+        stored = cls.__new__(cls)
+        stored.path, stored._load = path, load
+        return stored
+
+    @functools.cached_property
+    def _parsed(self) -> Parsed:
+        return self._load()
+
+    @property
+    def digest(self) -> str:
+        return self._parsed.digest
 
     @functools.cached_property
     def manifest(self) -> VersionManifest:
-        manifest = stored_document(VersionManifest, self._data, self.path)
+        manifest = stored_document(VersionManifest, self._parsed.data, self.path)
         if layout.version_path(manifest.model, manifest.version) != self.path:
             raise UnreadableFile(f"{self.path}: holds {manifest.ref}, which belongs elsewhere")
         return manifest
 
 
-class ModelFiles(NamedTuple):
-    """Everything stored for one model, as read from one listing."""
+class ModelFiles:
+    """Everything stored for one model, as read from one listing: the spec and the kept fold
+    at once, manifests and events when first used."""
 
-    spec: ModelSpec
-    manifests: dict[str, StoredManifest]
-    events: list[StoredEvent]
+    def __init__(self, spec: ModelSpec, manifests: dict[str, StoredManifest], event_files: dict[str, FileInfo],
+                 read_event: Callable[[str, FileInfo], StoredEvent]) -> None:
+        self.spec, self.manifests = spec, manifests
+        self._event_files, self._read_event = event_files, read_event
+        self.folded = folding.Folded()
+        self.signature = ""  # changes whenever the spec, a manifest or the newest event does
+
+    @functools.cached_property
+    def events(self) -> list[StoredEvent]:
+        """The whole history, oldest first (parsed now: most commands need the newest only)."""
+        return [self._read_event(path, info) for path, info in self._event_files.items()]
+
+    @functools.cached_property
+    def head(self) -> StoredEvent | None:
+        """The newest event, or None before the first."""
+        if not self._event_files:
+            return None
+        if "events" in self.__dict__:
+            return self.events[-1]
+        path = next(reversed(self._event_files))
+        return self._read_event(path, self._event_files[path])
+
+    def events_after(self, seq: int) -> list[StoredEvent] | None:
+        """The events after ``seq``, if the listing holds exactly events ``1..head``."""
+        paths = list(self._event_files)
+        if len(paths) < seq or any(paths[index] != layout.event_path(self.spec.id, index + 1) for index in range(seq, len(paths))):
+            return None
+        return [self._read_event(path, self._event_files[path]) for path in paths[seq:]]
 
     def state(self) -> ModelState:
-        return lifecycle.fold(
-            self.spec.id, self.manifests, (stored.event.as_changes() for stored in self.events)
-        )
+        return self.folded.state(self.spec.id, self.manifests)
+
+    def archived(self) -> dict[str, str]:
+        """Versions whose blobs an archive event moved, and where to."""
+        return self.folded.archived
 
     def with_manifest(self, version: str, stored: StoredManifest) -> "ModelFiles":
         """These files plus a version just written (no second listing to see it)."""
         manifests = dict(sorted({**self.manifests, version: stored}.items(), key=lambda item: natural_key(item[0])))
-        return self._replace(manifests=manifests)
+        files = ModelFiles(self.spec, manifests, self._event_files, self._read_event)
+        files.folded = self.folded  # the signature stays empty: these files were never listed together
+        return files
 
     def manifest(self, version: str) -> StoredManifest:
         try:
             return self.manifests[version]
         except KeyError:
             raise VersionNotFound(self.spec.id, version, closest(version, self.manifests)) from None
+
+
+def _fingerprint(items: Iterable[tuple[str, Any]]) -> str:
+    """Of a listing: changes whenever a listed file is added, removed, rewritten or touched."""
+    return hashlib.sha256("\n".join(f"{name}\0{value}" for name, value in items).encode()).hexdigest()
+
+
+def _read_config(storage: Storage, index: FileIndex, info: FileInfo | None, where: str) -> RegistryConfig:
+    """mreg.yaml, through the index where a stat tells it is unchanged (``info``: local disks)."""
+    parsed = index.cached(layout.CONFIG, info) if info else None
+    if parsed is None:
+        raw = storage.read(layout.CONFIG)
+        parsed = Parsed(load_stored(raw, where), digest_bytes(raw))
+        if info:
+            index.learn(layout.CONFIG, info, parsed)
+    return RegistryConfig.from_data(parsed.data, where)
+
+
+def _find_sources(every: dict[str, ModelFiles]) -> dict[str, tuple[str, Callable[[], list[dict]]]]:
+    """For the find tables: each model's signature, and how to make its records."""
+    from mreg.query.records import version_record
+
+    def records(files: ModelFiles) -> list[dict]:
+        state = files.state()
+        return [version_record(stored.manifest, files.spec, state.state_of(version).value)
+                for version, stored in files.manifests.items()]
+
+    return {model: (files.signature, functools.partial(records, files)) for model, files in every.items()}
 
 
 def archive_locations(history: list[StoredEvent]) -> dict[str, str]:
@@ -105,11 +183,11 @@ def archive_locations(history: list[StoredEvent]) -> dict[str, str]:
 
 
 class Repository:
-    def __init__(self, storage: Storage, config: RegistryConfig) -> None:
+    def __init__(self, storage: Storage, config: RegistryConfig, index: FileIndex | None = None) -> None:
         self.storage = storage
         self.config = config
         self.blobs = BlobStore(self._blob_storage(config.blob_store))
-        self._cache = FileCache(storage, parse_stored)
+        self._cache = index or FileIndex(storage, parse_stored)
 
     def _blob_storage(self, url: str | None) -> Storage:
         if url is None:
@@ -136,13 +214,18 @@ class Repository:
     @classmethod
     def open(cls, url: str) -> "Repository":
         storage = open_storage(url)
-        if not storage.exists(layout.CONFIG):
+        file_info = getattr(storage, "file_info", None)  # local: one stat says exists and unchanged
+        try:
+            info = file_info(layout.CONFIG) if file_info else None
+        except PathNotFound:
+            raise RegistryNotFound(url) from None
+        if info is None and not storage.exists(layout.CONFIG):
             raise RegistryNotFound(url)
-        where = f"{url}/{layout.CONFIG}"
-        config = RegistryConfig.from_data(load_stored(storage.read(layout.CONFIG), where), where)
+        index = FileIndex(storage, parse_stored)
+        config = _read_config(storage, index, info, f"{url}/{layout.CONFIG}")
         if config.format != FORMAT_VERSION:
             raise InvalidManifest(layout.CONFIG, f"format {config.format} is not supported")
-        return cls(storage, config)
+        return cls(storage, config, index)
 
     def flush(self) -> None:
         """Persist what reads learned into the derived cache (call after a successful command)."""
@@ -150,10 +233,10 @@ class Repository:
 
     def wrote(self, files: dict[str, tuple[FileInfo, bytes, Any]]) -> None:
         """Files a command just created: path -> (what the store said of it, its bytes, the
-        document they hold). One call per command or batch; the derived cache learns them
-        as a read would have, without parsing them back."""
+        document they hold). One call per command or batch; the index learns them as a read
+        would have, without parsing them back."""
         for path, (info, raw, data) in files.items():
-            self._cache.written(path, info, raw, data)
+            self._cache.learn(path, info, Parsed(data, digest_bytes(raw)))
 
     # -- listing -----------------------------------------------------------------------
 
@@ -168,52 +251,152 @@ class Repository:
     # -- reading -----------------------------------------------------------------------
 
     def model_files(self, model: str, listing: dict[str, FileInfo] | None = None) -> ModelFiles:
-        """One model's files, parsed through the cache; ``listing`` saves the listing when the
-        caller already has it."""
+        """One model's files through the index, its history checked (``chain``) as far as the
+        kept fold does not vouch for it; ``listing`` saves the listing when the caller has it."""
         check_name("model id", model)
         if listing is None:
             listing = self.storage.listing(layout.model_dir(model))
+            self._cache.load_model(model)
         spec_path = layout.model_path(model)
         if spec_path not in listing:
             raise ModelNotFound(model, closest(model, self.model_ids()))
-        self._cache.prefetch(listing)
-        spec = stored_document(ModelSpec, self._cache.get(spec_path, listing[spec_path]).data, spec_path)
+        parsed_spec = self._cache.get(spec_path, listing[spec_path])
+        spec = stored_document(ModelSpec, parsed_spec.data, spec_path)
         manifests: dict[str, StoredManifest] = {}
-        history: list[StoredEvent] = []
+        event_files: dict[str, FileInfo] = {}
         for path, info in listing.items():
             entry = layout.entry_of(path)
             if entry is None:
                 continue
             folder, name = entry
-            parsed = self._cache.get(path, info)
             if folder == layout.VERSIONS:
-                manifests[name] = StoredManifest(parsed.data, parsed.digest, path)
+                manifests[name] = StoredManifest.lazy(path, functools.partial(self._cache.get, path, info))
             else:
-                history.append(StoredEvent(stored_document(Event, parsed.data, path), parsed.digest, path))
-        history.sort(key=lambda stored: stored.path)
+                event_files[path] = info
         ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
-        digests = {version: stored.digest for version, stored in ordered.items()}
-        findings = history_findings(model, digests, history)
+        files = ModelFiles(spec, ordered, dict(sorted(event_files.items())), self._stored_event)
+        fingerprint = _fingerprint(item for item in listing.items() if "/events/" not in item[0])
+        files.folded = self._folded(files, self._manifest_digests(model, fingerprint, listing, files))
+        files.signature = _fingerprint([("spec", parsed_spec.digest), ("files", fingerprint), ("head", files.folded.head)])
+        return files
+
+    def _manifest_digests(self, model: str, fingerprint: str, listing: dict[str, FileInfo], files: ModelFiles) -> dict[str, str]:
+        """Each version's manifest digest, every manifest's seal checked: kept in the index
+        under a fingerprint of the listing (paths, sizes, identity tokens), so while no
+        manifest changes a read parses none of them; any change re-reads what changed."""
+        kept = self._cache.kept(MANIFESTS, model)
+        if kept is not None and kept[0] == fingerprint:
+            return kept[1]
+        self._cache.load_model(model)
+        self._cache.prefetch({stored.path: listing[stored.path] for stored in files.manifests.values()})
+        digests = {version: stored.digest for version, stored in files.manifests.items()}
+        self._cache.keep(MANIFESTS, model, fingerprint, digests)
+        return digests
+
+    def _stored_event(self, path: str, info: FileInfo) -> StoredEvent:
+        parsed = self._cache.get(path, info)
+        return StoredEvent(stored_document(Event, parsed.data, path), parsed.digest, path)
+
+    def _folded(self, files: ModelFiles, digests: dict[str, str]) -> folding.Folded:
+        """The model's kept fold, brought up to its newest event; a history that ``chain``
+        finds wrong refuses the read (``TamperedFile``)."""
+        head = files.head
+        if head is None:
+            return folding.Folded()
+        model = files.spec.id
+        kept = self._cache.kept(folding.NAMESPACE, model)
+        if kept is not None:
+            folded = folding.Folded.from_data(kept[1])
+            if kept[0] == head.digest and folded.agrees_with(digests):
+                return folded
+            newer = files.events_after(folded.seq) if folded.seq < head.event.seq else None
+            if newer is not None:
+                advanced, findings = folded.advance(model, digests, newer)
+                if not findings and advanced.agrees_with(digests):
+                    self._cache.keep(folding.NAMESPACE, model, head.digest, advanced.to_data())
+                    return advanced
+        findings = history_findings(model, digests, files.events)
         if findings:
             raise TamperedFile(*findings[0])
-        return ModelFiles(spec, ordered, history)
+        folded, _ = folding.Folded().advance(model, digests, files.events)
+        self._cache.keep(folding.NAMESPACE, model, head.digest, folded.to_data())
+        return folded
+
+    def kept_fold_findings(self, model: str, manifests: Mapping[str, str], history: list[StoredEvent]) -> list[Finding]:
+        """``verify``'s check of the kept fold against a fold from scratch; one that disagrees
+        is dropped (the next read folds afresh)."""
+        kept = self._cache.kept(folding.NAMESPACE, model)
+        if kept is None or not history or kept[0] != history[-1].digest:
+            return []  # none, or kept for an older head: a read advances it
+        fresh, _ = folding.Folded().advance(model, manifests, history)
+        if folding.Folded.from_data(kept[1]) == fresh:
+            return []
+        self._cache.drop_kept(folding.NAMESPACE, model)
+        return [Finding(layout.INDEX, f"the index's kept state of {model} disagrees with its events")]
+
+    def find(self, node, order, limit) -> list[tuple[ModelFiles, str]]:
+        """The versions a ``find`` query selects, as SQL over the index's find tables
+        (brought up to date model by model first): (files of the model, version)."""
+        from mreg.query import tables
+
+        every = {files.spec.id: files for files in self.all_model_files()}
+        chosen = tables.select(self._cache.database(), _find_sources(every), node, order, limit)
+        return [(every[model], version) for model, version in chosen if model in every and version in every[model].manifests]
+
+    def find_table_findings(self) -> list[Finding]:
+        """``verify``'s check of the find tables against the files (only where the index has them)."""
+        from mreg.query import tables
+
+        conn = self._cache.database() if self._cache.exists() else None
+        if conn is None:
+            return []
+        every = {files.spec.id: files for files in self.all_model_files()}
+        return [Finding(layout.INDEX, f"has find rows for {model} that differ from its files")
+                for model in tables.stale_models(conn, _find_sources(every))]
+
+    # -- auditing the index (verify) ----------------------------------------------------
+
+    def audit_index_against(self, listing: dict[str, dict[str, FileInfo]]) -> None:
+        """Load every index row, to compare each with the file ``verify`` reads (``index_disagrees``)."""
+        self._audited = {path: info for files in listing.values() for path, info in files.items()}
+        self._cache.load_all()
+
+    def index_disagrees(self, path: str, raw: bytes) -> bool:
+        """Whether the index has a row valid for ``path`` as listed whose digest is not ``raw``'s."""
+        info = getattr(self, "_audited", {}).get(path)
+        return info is not None and self._cache.disagrees(path, info, raw)
+
+    def index_integrity(self) -> list[Finding]:
+        """What is wrong with the index as a whole: SQLite's own check, rows that fail their MAC."""
+        findings = [] if self._cache.intact() else [Finding(layout.INDEX, "is damaged (SQLite's quick_check fails)")]
+        findings += [Finding(layout.INDEX, f"has a row for {path} that it did not write (its MAC fails)")
+                     for path in sorted(self._cache.rejected)]
+        return findings
 
     def all_model_files(self) -> list[ModelFiles]:
         """Every model's files from one listing of ``models/``, in model id order."""
         grouped = self.models_listing()
         present = {path: info for files in grouped.values() for path, info in files.items()}
         self._cache.forget_missing(set(present))
-        self._cache.prefetch(present)
+        self._cache.load_kept(folding.NAMESPACE)
+        self._cache.load_kept(MANIFESTS)
+        heads = [next(reversed(events)) for events in (
+            [path for path in files if "/events/" in path] for files in grouped.values()) if events]
+        needed = [path for path in present if path.endswith(f"/{layout.SPEC}")] + heads
+        self._cache.prefetch({path: present[path] for path in needed})
         return [self.model_files(model, files) for model, files in grouped.items() if layout.model_path(model) in files]
 
     def blobs_for(self, files: ModelFiles, version: str) -> BlobStore:
         """The main blob store, or the archive store an archive event moved ``version`` to."""
-        moved = archive_locations(files.events).get(version)
+        moved = files.archived().get(version)
         return BlobStore(open_storage(moved)) if moved else self.blobs
 
     def reindex(self) -> int:
-        """Drop the parsed-file cache and rebuild it from every file; returns how many were listed."""
+        """Drop the index and rebuild it from every file; returns how many were listed."""
         self._cache.clear()
+        file_info = getattr(self.storage, "file_info", None)
+        if file_info:
+            _read_config(self.storage, self._cache, file_info(layout.CONFIG), layout.CONFIG)
         count = sum(len(files) for files in self.models_listing().values())
         self.all_model_files()
         self._cache.flush()

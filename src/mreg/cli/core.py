@@ -346,7 +346,7 @@ def gc(
 
 @command(app)
 def reindex(as_json: bool = JSON) -> None:
-    """Rebuild the derived cache (.cache/) from the registry's files; never needed for correctness.
+    """Rebuild the derived index (.cache/index.sqlite) from the registry's files; never needed for correctness.
 
     Example: mreg reindex
     """

@@ -25,12 +25,17 @@ MAX_ENTRIES = 20_000
 FORMAT = 1
 
 
-def cache_file() -> Path:
+def cache_dir() -> Path:
+    """This user's cache directory for mreg (also home of S3 registries' derived indexes)."""
     base = os.environ.get("MREG_CACHE_DIR")
     if base:
-        return Path(base) / "digests.json"
+        return Path(base)
     xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(xdg) / "mreg" / "digests.json"
+    return Path(xdg) / "mreg"
+
+
+def cache_file() -> Path:
+    return cache_dir() / "digests.json"
 
 
 def _identity(status: os.stat_result) -> list[int]:

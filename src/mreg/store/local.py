@@ -56,9 +56,15 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def identity_token(info: os.stat_result) -> str:
+    """What git's index compares besides the size: a rewrite, a rename over the file or a
+    touch changes one of them (ctime cannot be set back from user space)."""
+    return f"{info.st_mtime_ns}:{info.st_ino}:{info.st_ctime_ns}"
+
+
 def _file_info(status: os.stat_result) -> FileInfo:
-    """What a listing says of a file: its size, its mtime in ns as the change token, mtime."""
-    return FileInfo(status.st_size, f"{status.st_mtime_ns}", status.st_mtime)
+    """What a listing says of a file: its size, its identity as the change token, mtime."""
+    return FileInfo(status.st_size, identity_token(status), status.st_mtime)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -297,6 +303,7 @@ class LocalStorage:
                         os.link(temp, final)
                     except FileExistsError:
                         continue
+                    temp.unlink()  # before the stat: dropping a link changes the ctime a listing reports
                     touched.add(final.parent)
                     created[path] = _file_info(os.stat(final, follow_symlinks=False))
             with os_errors("writing", self.root):
@@ -321,6 +328,19 @@ class LocalStorage:
         with os_errors("deleting", target):
             target.unlink(missing_ok=True)
 
+    def file_info(self, path: str) -> FileInfo:
+        """What a listing would say of ``path`` (for the index to learn a file just written)."""
+        target = self.path_of(path)
+        try:
+            info = os.lstat(target)
+        except (FileNotFoundError, NotADirectoryError):
+            raise PathNotFound(f"{self.url}/{path}") from None
+        except OSError as error:
+            raise SystemRefused(error, "reading", str(target)) from None
+        if stat.S_ISLNK(info.st_mode):
+            raise UnsafeLayout(path, f"is a symbolic link to {os.readlink(target)}")
+        return _file_info(info)
+
     def listing(self, prefix: str) -> dict[str, FileInfo]:
         """Every file below ``prefix`` except in dot-directories and stray temporaries; a
         symbolic link anywhere else below refuses the whole listing (``UnsafeLayout``)."""
@@ -330,7 +350,7 @@ class LocalStorage:
         pending = [prefix]
         while pending:
             relative_dir = pending.pop()
-            directory = self.root / relative_dir if relative_dir else self.root
+            directory = os.path.join(self.url, relative_dir) if relative_dir else self.url
             try:
                 entries = list(os.scandir(directory))
             except (FileNotFoundError, NotADirectoryError):

@@ -37,6 +37,12 @@ def test_create_is_exclusive_and_the_first_writer_keeps_its_bytes(storage):
     assert storage.read("models/M/events/00000001.yaml") == b"first"
 
 
+def test_markers_are_listed_below_the_temporary_area(storage):
+    storage.create(".tmp/locks/register.h.1.x", b"")
+    assert list(storage.listing(".tmp/locks")) == [".tmp/locks/register.h.1.x"]
+    assert ".tmp/locks/register.h.1.x" not in storage.listing("")
+
+
 def test_replace_overwrites(storage):
     storage.create("models/M/model.yaml", b"old")
     storage.replace("models/M/model.yaml", b"new")

@@ -18,7 +18,7 @@ from mreg.manifest import ModelSpec, VersionManifest
 from mreg.artifacts import blob_digests
 from mreg.repository import Repository, archive_locations
 from mreg.results import GcReport, Problem, VerifyReport
-from mreg.store import open_storage
+from mreg.store import markers, open_storage
 from mreg.store.blobs import BlobStore
 
 
@@ -180,33 +180,40 @@ def referenced_digests(repository: Repository, exclude: tuple[str, str] | None =
     return referenced
 
 
+TEMPORARY_FLOOR_SECONDS = 600  # a younger temporary may be any command's write in progress, whatever --grace
+
+
 def collect_garbage(
     repository: Repository, dry_run: bool = False, grace: int | None = None, include_unpushed: bool = False
 ) -> GcReport:
-    """Delete unreferenced blobs older than ``grace`` seconds (a registration in flight writes
-    its blobs before its manifest, so young unreferenced blobs are left alone), and the
-    temporaries killed writers left under ``.tmp/`` older than that too.
+    """Delete unreferenced blobs older than ``grace`` seconds, and the temporaries killed
+    writers left under ``.tmp/`` older than that too. While any registration is in flight
+    (it holds a marker, ``mreg.store.markers``), no blob is deleted at all, whatever ``grace``.
 
     In a registry with remotes, a blob no remote holds is kept unless ``include_unpushed``:
     it may be the only copy of something a remote's history still needs."""
     grace = repository.config.policy.gc_grace_seconds if grace is None else grace
-    referenced = referenced_digests(repository)
-    objects = repository.blobs.all_objects()
-    cutoff = time.time() - grace
-    doomed = sorted(d for d, info in objects.items() if d not in referenced and info.modified <= cutoff)
-    unpushed: list[str] = []
-    if repository.config.remotes and not include_unpushed and doomed:
-        from mreg.remotes.stores import blobs_on_remotes
+    with markers.collecting(repository.blobs.storage) as in_flight:
+        objects = repository.blobs.all_objects()
+        cutoff = time.time() - grace
+        doomed: list[str] = []
+        unpushed: list[str] = []
+        if not in_flight:  # whatever the grace, never race a registration (see mreg.store.markers)
+            referenced = referenced_digests(repository)
+            doomed = sorted(d for d, info in objects.items() if d not in referenced and info.modified <= cutoff)
+        if repository.config.remotes and not include_unpushed and doomed:
+            from mreg.remotes.stores import blobs_on_remotes
 
-        held = blobs_on_remotes(repository)
-        unpushed = [d for d in doomed if d not in held]
-        doomed = [d for d in doomed if d in held]
-    if not dry_run:
-        for digest in doomed:
-            repository.blobs.storage.delete(object_path(digest))
-    sweep = getattr(repository.storage, "sweep_temporaries", None)  # local stores; S3 expires .tmp/ by rule
-    temporaries = sweep(cutoff) if sweep is not None and not dry_run else []
+            held = blobs_on_remotes(repository)
+            unpushed = [d for d in doomed if d not in held]
+            doomed = [d for d in doomed if d in held]
+        if not dry_run:
+            for digest in doomed:
+                repository.blobs.storage.delete(object_path(digest))
+        sweep = getattr(repository.storage, "sweep_temporaries", None)  # local stores; S3 expires .tmp/ by rule
+        swept = sweep is not None and not dry_run and not in_flight
+        temporaries = sweep(min(cutoff, time.time() - TEMPORARY_FLOOR_SECONDS)) if swept else []
     return GcReport(
         dry_run=dry_run, kept=len(objects) - len(doomed), removed=doomed, kept_unpushed=unpushed,
-        bytes_freed=sum(objects[d].size for d in doomed), temporaries=temporaries,
+        bytes_freed=sum(objects[d].size for d in doomed), temporaries=temporaries, in_flight=in_flight,
     )

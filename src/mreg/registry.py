@@ -43,6 +43,7 @@ from mreg.results import (
 )
 from mreg.store import Storage, open_storage
 from mreg.store import is_local
+from mreg.store import markers
 from mreg.store.blobs import BlobStore, Progress
 
 if TYPE_CHECKING:
@@ -261,25 +262,26 @@ class Registry:
         draft = VersionManifest.from_data(data, source)  # validate before storing anything
         artifacts.check_records(self.blobs, draft.artifacts)
         sources = artifacts.collect(list(artifact_sources))
-        stored = artifacts.store(self.blobs, sources, progress) + artifacts.store_bytes(self.blobs, run.files if run else {})
-        registered_by, registered_at = clock.stamp(by, at)
-        new_names = {artifact.path for artifact in stored}
-        if new_names & {artifact.path for artifact in draft.artifacts}:
-            raise UsageError("an -a artifact has the same name as one in the manifest file")
-        final, raw = VersionManifest.from_data(
-            {
-                **draft.to_data(),
-                "artifacts": [a.to_data() for a in [*draft.artifacts, *stored]],
-                "registered_by": registered_by,
-                "registered_at": registered_at,
-            },
-            source,
-        ).sealed_yaml()
-        path = version_path(model, version)
-        try:
-            info = self.storage.create(path, raw)
-        except AlreadyExists:
-            raise AlreadyExists(f"{model}@{version}", "registered concurrently by another writer") from None
+        with markers.registering(self.blobs.storage):  # gc deletes none of these blobs until the manifest names them
+            stored = artifacts.store(self.blobs, sources, progress) + artifacts.store_bytes(self.blobs, run.files if run else {})
+            registered_by, registered_at = clock.stamp(by, at)
+            new_names = {artifact.path for artifact in stored}
+            if new_names & {artifact.path for artifact in draft.artifacts}:
+                raise UsageError("an -a artifact has the same name as one in the manifest file")
+            final, raw = VersionManifest.from_data(
+                {
+                    **draft.to_data(),
+                    "artifacts": [a.to_data() for a in [*draft.artifacts, *stored]],
+                    "registered_by": registered_by,
+                    "registered_at": registered_at,
+                },
+                source,
+            ).sealed_yaml()
+            path = version_path(model, version)
+            try:
+                info = self.storage.create(path, raw)
+            except AlreadyExists:
+                raise AlreadyExists(f"{model}@{version}", "registered concurrently by another writer") from None
         self.repository.wrote({path: (info, raw, final.to_data())})
         files = files.with_manifest(version, StoredManifest(final.to_data(), digest_bytes(raw), path))
         status = self._enter_candidate_if_retraining(files, version)
@@ -298,8 +300,9 @@ class Registry:
         other content is a ``Conflict``. Unlike ``register``, no event follows (no
         retraining -> candidate step): an import records versions as they were."""
         items = [item if isinstance(item, NewVersion) else NewVersion(item) for item in versions]
-        batch, already = bulk.plan(self.repository, items, by, at)
-        bulk.write(self.repository, batch)
+        with markers.registering(self.blobs.storage):  # one marker for the batch: gc waits for its manifests
+            batch, already = bulk.plan(self.repository, items, by, at)
+            bulk.write(self.repository, batch)
         return RegisterManyResult(registered=_ordered([planned.manifest.ref for planned in batch]),
                                   already_there=_ordered(already))
 
@@ -423,33 +426,34 @@ class Registry:
                     self.blobs.put_bytes(proof.data)
                     stored_digests.add(proof.record.digest)
 
-        for attempt in range(events.MAX_ATTEMPTS):
-            files = self.repository.model_files(model)
-            try:
-                plan = plan_for(files)
-            except UsageError as refusal:
-                if attempt == 0:
-                    raise
-                raise ConcurrentUpdate(model, f"another writer appended first, and now {refusal.message}") from None
-            store([*attached, *plan.evidence])
-            actor, time = clock.stamp(by, at)
-            if files.head and files.head.event.time > time:
-                time = files.head.event.time
-            event = Event(
-                model=model, action=action, changes=[_change_record(files, change) for change in plan.changes],
-                actor=actor, time=time, reason=reason, forced=forced,
-                evidence=[proof.record for proof in [*attached, *plan.evidence]], archived_to=archived_to,
-                **events.next_links(files.head),
-            )
-            try:
-                stored = events.append(self.storage, event)
-            except AlreadyExists:
-                continue
-            return EventResult(
-                model=model, seq=event.seq, action=event.action,
-                changes=[Move.of(change) for change in event.as_changes()], forced=event.forced,
-                evidence=event.evidence, archived_to=event.archived_to,
-            )
+        with markers.registering(self.blobs.storage):  # evidence blobs are stored before the event names them
+            for attempt in range(events.MAX_ATTEMPTS):
+                files = self.repository.model_files(model)
+                try:
+                    plan = plan_for(files)
+                except UsageError as refusal:
+                    if attempt == 0:
+                        raise
+                    raise ConcurrentUpdate(model, f"another writer appended first, and now {refusal.message}") from None
+                store([*attached, *plan.evidence])
+                actor, time = clock.stamp(by, at)
+                if files.head and files.head.event.time > time:
+                    time = files.head.event.time
+                event = Event(
+                    model=model, action=action, changes=[_change_record(files, change) for change in plan.changes],
+                    actor=actor, time=time, reason=reason, forced=forced,
+                    evidence=[proof.record for proof in [*attached, *plan.evidence]], archived_to=archived_to,
+                    **events.next_links(files.head),
+                )
+                try:
+                    stored = events.append(self.storage, event)
+                except AlreadyExists:
+                    continue
+                return EventResult(
+                    model=model, seq=event.seq, action=event.action,
+                    changes=[Move.of(change) for change in event.as_changes()], forced=event.forced,
+                    evidence=event.evidence, archived_to=event.archived_to,
+                )
         raise ConcurrentUpdate(model, f"gave up after {events.MAX_ATTEMPTS} attempts; too many concurrent writers")
 
     def promote(

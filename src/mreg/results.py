@@ -194,6 +194,7 @@ class GcReport(Result):
     bytes_freed: int
     temporaries: list[str] = []  # stale files under .tmp/ (killed writers), removed past the grace period
     kept_unpushed: list[str] = []  # unreferenced, but no remote holds them (gc --include-unpushed)
+    in_flight: int = 0  # registrations holding a marker: while there are any, nothing is removed
 
 
 class TransferReport(Result):

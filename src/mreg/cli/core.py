@@ -342,6 +342,8 @@ def gc(
     output.line(f"{len(report.removed)} blobs ({report.bytes_freed} bytes) {'to free' if dry_run else 'freed'}; {report.kept} kept{unpushed}")
     if report.temporaries:
         output.line(f"{len(report.temporaries)} stale temporary files removed from .tmp/")
+    if report.in_flight:
+        output.line(f"{report.in_flight} registrations in flight: no blob was removed; rerun gc when they end")
 
 
 @command(app)

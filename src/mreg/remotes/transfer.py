@@ -20,6 +20,7 @@ from mreg.names import parse_ref
 from mreg.remotes.plan import Diverged, ModelPlan, Plan, SpecConflict, VersionConflict, plan_blobs, plan_model
 from mreg.remotes.sides import RegistrySide, Side
 from mreg.results import TransferReport
+from mreg.store import markers
 from mreg.store.blobs import digest_bytes
 
 PARALLEL_BLOBS = 8
@@ -168,14 +169,15 @@ def execute(source: Side, destination: RegistrySide, plan: Plan, dry_run: bool =
     sizes = source.blob_sizes() if plan.blobs else {}
     if dry_run:
         return _report(source, destination, plan, True, sizes, [])
-    failures = _copy_blobs(source, destination, plan.blobs, progress)
-    failed = [{"blob": digest, "error": error.message} for digest, error in sorted(failures, key=lambda f: f[0])]
-    report = _report(source, destination, plan, False, sizes, failed)
-    if failures:
-        raise TransferFailed(report, failures[0][1])
-    for model_plan in plan.models:
-        if model_plan.changes_anything:
-            _copy_model(source, destination, model_plan)
+    with markers.registering(destination.repository.blobs.storage):  # no gc there until manifests name the blobs
+        failures = _copy_blobs(source, destination, plan.blobs, progress)
+        failed = [{"blob": digest, "error": error.message} for digest, error in sorted(failures, key=lambda f: f[0])]
+        report = _report(source, destination, plan, False, sizes, failed)
+        if failures:
+            raise TransferFailed(report, failures[0][1])
+        for model_plan in plan.models:
+            if model_plan.changes_anything:
+                _copy_model(source, destination, model_plan)
     return report
 
 

@@ -368,7 +368,11 @@ class LocalStorage:
                         self._real_dirs.add(relative)
                         pending.append(relative)
                 elif entry.is_file(follow_symlinks=False):
-                    found[relative] = _file_info(entry.stat(follow_symlinks=False))
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:  # deleted since the directory was read (gc, a marker)
+                        continue
+                    found[relative] = _file_info(info)
         return dict(sorted(found.items()))
 
     def stage(self) -> LocalStaged:

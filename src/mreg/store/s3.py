@@ -270,7 +270,7 @@ class S3Storage:
     def listing(self, prefix: str) -> dict[str, FileInfo]:
         """Every object below the directory ``prefix``, by one paginated recursive LIST.
 
-        Keys in dot-directories (``.cache/``, ``.tmp/``) are left out, as on a local disk.
+        Keys in dot-directories below ``prefix`` (``.cache/``, ``.tmp/``) are left out, as on a local disk.
         """
         base = self.key(prefix) + "/" if prefix else (f"{self.prefix}/" if self.prefix else "")
         found: dict[str, FileInfo] = {}
@@ -280,7 +280,7 @@ class S3Storage:
                 page = self.fs.call_s3("list_objects_v2", **request)
                 for item in page.get("Contents", []):
                     relative = item["Key"][len(self.prefix) + 1 if self.prefix else 0:]
-                    folders = relative.split("/")[:-1]
+                    folders = relative[len(prefix) + 1 if prefix else 0:].split("/")[:-1]
                     if relative.endswith("/") or any(folder.startswith(".") for folder in folders):
                         continue
                     found[relative] = FileInfo(

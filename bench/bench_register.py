@@ -5,7 +5,8 @@
 Baselines measured in the same run: (1) reading + sha256 of the file in Python, the least
 any content-addressed store must do; (2) that plus writing a copy (what a registration
 does). mreg's figure is ``mreg register`` as a subprocess, including interpreter start-up;
-``rchar`` (bytes the process read, from /proc) shows the file is read once. Registering
+``rchar`` (bytes the process read, from /proc) shows the file is read once, and the peak
+RSS (``wait4``) that it is streamed, not held. Registering
 the same file again into the same registry hits the local digest cache (run with
 MREG_CACHE_DIR set to a scratch folder to keep your own cache out of it).
 """
@@ -62,11 +63,16 @@ def timed(action) -> float:
     return time.perf_counter() - started
 
 
-def mreg(registry: Path, *args: str) -> tuple[float, int]:
+def mreg(registry: Path, *args: str) -> tuple[float, int, float]:
+    """Seconds, bytes read (rchar) and peak RSS in MiB (``wait4``: this child's own) of one run."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PROBE, "--registry", str(registry), *args],
-                          capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, int(done.stderr.split("rchar:")[1].split()[0])
+    process = subprocess.Popen([sys.executable, "-c", PROBE, "--registry", str(registry), *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise RuntimeError(stderr[-400:])
+    return time.perf_counter() - started, int(stderr.split("rchar:")[1].split()[0]), usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -81,15 +87,16 @@ def main() -> None:
         size = big.stat().st_size
         hashing = [timed(lambda: hash_only(big)) for _ in range(options.runs)]
         copying = [timed(lambda: hash_and_copy(big, root / "copy.bin")) for _ in range(options.runs)]
-        registering, reads, again = [], [], []
+        registering, reads, again, peaks = [], [], [], []
         for run in range(options.runs):
             registry = root / f"registry-{run}"
             subprocess.run([sys.executable, "-m", "mreg", "init", str(registry)], check=True, capture_output=True)
             subprocess.run([sys.executable, "-m", "mreg", "-r", str(registry), "model", "add", "M", "--name", "bench"],
                            check=True, capture_output=True)
-            seconds, read = mreg(registry, "register", "M@v1", "-a", str(big))
+            seconds, read, peak = mreg(registry, "register", "M@v1", "-a", str(big))
             registering.append(seconds)
             reads.append(read)
+            peaks.append(peak)
             again.append(mreg(registry, "register", "M@v2", "-a", str(big))[0])
             blobs = list((registry / "objects").rglob("*"))
             assert sum(1 for b in blobs if b.is_file()) == 1, "re-registering the same bytes added a blob"
@@ -101,6 +108,7 @@ def main() -> None:
     print(f"  mreg register                 {reg:7.2f} s  ratio {reg / base:.2f} (vs copy {reg / copy:.2f})")
     print(f"  mreg register, same bytes     {statistics.median(again):7.2f} s  (dedup: no new blob)")
     print(f"  bytes read by mreg register   {statistics.median(reads) / size:7.3f} x the file size")
+    print(f"  peak RSS of mreg register     {max(peaks):7.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -197,24 +197,43 @@ def api_register(scratch: Path, count: int) -> dict[str, float]:
 
 
 def bulk_import(scratch: Path, count: int) -> dict[str, float]:
-    """``Registry.register_many`` of ``count`` versions of one model, per version."""
+    """The bulk path per version, two ways: ``Registry.register_many`` of ``count`` versions
+    with a stored artifact each (what bench/generate.py does), and ``mreg import manifests``
+    of ``count`` manifest files as a whole process (a migration; records name stored blobs)."""
     import mreg
     from mreg.manifest import ModelSpec
+    from mreg.registry import NewVersion
 
     registry = mreg.init(str(scratch / "bulk-registry"))
-    registry.add_model(ModelSpec.from_data(generate.model_spec("BULK", 1), "BULK"))
-    batch = [(generate.manifest("BULK", 1, index, count) | {"parents": []},
-              {"model.bin": generate.artifact_bytes("BULK", str(index))}) for index in range(count)]
+    for model in ("BULK", "FILES"):
+        registry.add_model(ModelSpec.from_data(generate.model_spec(model, 1), model))
+    batch = [NewVersion(generate.manifest("BULK", 1, index, count), "bench",
+                        {"model.bin": generate.artifact_bytes("BULK", str(index))}) for index in range(count)]
     started = time.perf_counter()
-    registry.register_many("BULK", batch)
-    elapsed = time.perf_counter() - started
-    return {"per_version_ms": round(1000 * elapsed / count, 3), "count": count}
+    registry.register_many(batch)
+    api = time.perf_counter() - started
+    folder = scratch / "manifests"
+    folder.mkdir()
+    stored = registry.repository.model_files("BULK").manifests
+    for index in range(count):
+        record = stored[generate.version_name(index)].manifest.artifacts[0].to_data()
+        data = {**generate.manifest("FILES", 1, index, count), "artifacts": [record]}
+        (folder / f"{index:05d}.json").write_text(json.dumps(data))
+    cli = run_process([PYTHON, "-m", "mreg", "--registry", str(registry.storage.url), "import", "manifests", str(folder)])
+    return {"per_version_ms": round(1000 * api / count, 3), "cli_per_version_ms": round(1000 * cli.seconds / count, 3),
+            "cli_peak_rss_mib": cli.peak_rss_mib, "count": count}
 
 
-def mreg_registry() -> type:
-    from mreg.registry import Registry
+def mlflow_api(scratch: Path, count: int) -> dict | None:
+    """MLflow's ``create_model_version`` on sqlite, in this same run, if bench/peers.sh
+    installed its venv (it records a source URI only: no artifact bytes are stored)."""
+    python = RESULTS / "venvs" / "mlflow" / "bin" / "python"
+    if not python.exists():
+        return None
+    from peers import MLflow
 
-    return Registry
+    (scratch / "mlflow").mkdir()
+    return MLflow(str(python), scratch / "mlflow").api_register(count)
 
 
 def main() -> None:
@@ -224,6 +243,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cold-runs", type=int, default=1)
     parser.add_argument("--api-count", type=int, default=50)
+    parser.add_argument("--bulk-count", type=int, default=3000)
     parser.add_argument("--label", default="", help="a name for this run in the JSON (e.g. before)")
     options = parser.parse_args()
     depths = [int(depth) for depth in options.history.split(",") if depth]
@@ -241,8 +261,10 @@ def main() -> None:
     if options.api_count:
         with tempfile.TemporaryDirectory() as scratch:
             api = api_register(Path(scratch), options.api_count)
-            if hasattr(mreg_registry(), "register_many"):
-                api["bulk"] = bulk_import(Path(scratch), 3000)
+            api["bulk"] = bulk_import(Path(scratch), options.bulk_count)
+            mlflow = mlflow_api(Path(scratch), options.api_count)
+            if mlflow:
+                api["mlflow_ms"] = mlflow["register_ms"]
         (RESULTS / f"mreg{options.label and '-' + options.label}-api.json").write_text(json.dumps(api, indent=2) + "\n")
         print(api)
     report.write()

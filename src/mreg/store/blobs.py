@@ -27,7 +27,7 @@ from mreg.codec import digest_bytes as digest_bytes  # the store's name for it, 
 from mreg.errors import CorruptObject, IntegrityError, InvalidManifest, PathNotFound, UsageError
 from mreg.layout import OBJECTS, digest_of_path, is_digest, object_path
 from mreg.paths import paths_problem
-from mreg.store.digests import DigestCache
+from mreg.store.digests import MIN_SIZE, DigestCache
 from mreg.store.storage import FileInfo, Storage
 
 CHUNK = 1 << 20
@@ -93,14 +93,16 @@ class BlobStore:
         return found
 
     def put_file(self, path: Path, progress: Progress | None = None, digests: DigestCache | None = None) -> Stored:
-        """Store a local file in one pass; a file ``digests`` knows, whose blob is already
-        here, is neither read nor uploaded again."""
+        """Store a local file in one pass; a file of ``MIN_SIZE`` or more that ``digests``
+        knows, whose blob is already here, is neither read nor uploaded again."""
+        before, started = os.stat(path), time.time()
+        if before.st_size < MIN_SIZE:
+            digests = None
         known = digests.lookup(path) if digests is not None else None
         if known is not None and self.has(known[0]):
             if progress:
                 progress(known[1])
             return Stored(*known)
-        before, started = os.stat(path), time.time()
         stored = self.put_chunks(_file_chunks(path), progress)
         if digests is not None:
             digests.remember(path, before, started, stored.digest)

@@ -9,11 +9,14 @@ reading began, so a write in the same clock tick cannot leave a stale digest beh
 
 It describes this machine's files, not a registry, so it lives in the user's cache
 directory: ``$MREG_CACHE_DIR``, else ``$XDG_CACHE_HOME/mreg``, else ``~/.cache/mreg``.
-Losing it costs one re-read; a failure to save it is ignored.
+Losing it costs one re-read; a failure to save it is ignored. Files under ``MIN_SIZE`` are
+hashed rather than looked up (and the cache is then not read at all): reading it costs
+more than hashing them, and a 1 KiB registration paid that on every call.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 RACY_SECONDS = 2.0
+MIN_SIZE = 1 << 20  # smaller files are hashed faster than the cache is read
 MAX_ENTRIES = 20_000
 FORMAT = 1
 
@@ -47,11 +51,15 @@ class DigestCache:
         self.path = path or cache_file()
         self._lock = threading.Lock()
         self._changed = False
+
+    @functools.cached_property
+    def _entries(self) -> dict[str, dict]:
+        """Read on first use: a registration of small files (hashed, never looked up) pays nothing."""
         try:
             document = json.loads(self.path.read_text())
-            self._entries: dict[str, dict] = document["files"] if document.get("format") == FORMAT else {}
+            return document["files"] if document.get("format") == FORMAT else {}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            self._entries = {}
+            return {}
 
     def lookup(self, file: Path) -> tuple[str, int] | None:
         """(digest, size) of ``file`` if it is unchanged since it was last hashed."""

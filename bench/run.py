@@ -106,7 +106,7 @@ class Workload:
             "verify M": ["verify", self.model],
         }
         if find:
-            fixed["find"] = ["find", "framework = PyTorch and metrics.auc > 0.9"]
+            fixed["find"] = ["find", "framework = 'PyTorch' and metrics.auc > 0.9"]
         table = {name: (lambda args=args: self.mreg(*args)) for name, args in fixed.items()}
         table["register (1 KiB)"] = self.register
         table["promote"] = lambda: (self.register_quietly(), self.promote(self.model))[1]

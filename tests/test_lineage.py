@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -175,12 +176,15 @@ def test_registration_refuses_every_way_to_make_a_parent_cycle(cli, registry_url
     assert snapshot(tmp_path / "registry") == before
 
 
-def test_a_hand_edited_parent_cycle_still_draws(cli, tmp_path):
+def test_a_hand_made_parent_cycle_still_draws(cli, tmp_path):
+    """A cycle mreg itself never writes, in a manifest resealed by hand (reads refuse an
+    unsealed edit, exit 5): lineage must still draw it, not loop."""
     add_model(cli, "M")
     cli.ok("register", "M@v1")
     cli.ok("register", "M@v2", "--parent", "v1")
     manifest = tmp_path / "registry" / "models" / "M" / "versions" / "v1.yaml"
-    manifest.write_text(manifest.read_text() + "parents: [v2, GONE@v7]\n")
+    body = manifest.read_text().rpartition("seal: ")[0] + "parents: [v2, GONE@v7]\n"
+    manifest.write_text(f"{body}seal: sha256:{hashlib.sha256(body.encode()).hexdigest()}\n")
     for fmt in ("tree", "mermaid", "dot", "json"):
         cli.ok("lineage", "M@v1", "--format", fmt)
     nodes = _nodes(cli, "M@v1", "--upstream")

@@ -23,6 +23,11 @@ epoch() { date -u -d "$1" +%s 2>/dev/null || python3 -c 'import datetime, sys; p
 at() { local when=$1; shift; SOURCE_DATE_EPOCH=$(epoch "$when") "$@"; }
 run() { $mreg --registry "$target" "$@" >/dev/null; }
 
+# The canary samples in seed/canary/MODEL/VERSION/ are illustrative (drawn around each
+# version's metrics, or service metrics for models without any), as the seed's details are.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
 # release MODEL VERSION REGISTERED EXPERIMENT CANDIDATE CANARY PRODUCTION [register options...]
 release() {
   local model=$1 version=$2 registered=$3 experiment=$4 candidate=$5 canary=$6 production=$7
@@ -31,7 +36,10 @@ release() {
   at "$experiment" run promote "$model@$version" --to experimentation --reason "experiments via Metaflow"
   at "$candidate" run promote "$model@$version" --to candidate --reason "offline evaluation passed"
   at "$canary" run promote "$model@$version" --to canary --reason "deployed to a small traffic fraction"
-  at "$production" run promote "$model@$version" --to production --reason "canary metrics pass"
+  # the canary judgement (Kayenta-style) that the canary -> production edge requires as evidence
+  local samples="$seed/canary/$model/$version" judged="$scratch/judge-$model-$version.json"
+  at "$production" run judge "$model@$version" --canary "$samples/canary.json" --baseline "$samples/baseline.json" -o "$judged"
+  at "$production" run promote "$model@$version" --to production --reason "canary metrics pass" --evidence "$judged"
 }
 
 at 2024-01-02 $mreg init "$target" >/dev/null

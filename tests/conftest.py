@@ -3,6 +3,7 @@ and a byte-level snapshot of a registry for "a refused command changes nothing".
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -58,6 +59,14 @@ class Cli:
         outcome = self(*args, env=env)
         assert outcome.exit_code == 0, f"mreg {' '.join(args)} -> {outcome.exit_code}: {outcome.stderr}"
         return outcome.stdout
+
+    def judged(self, ref: str, env: dict[str, str] | None = None) -> str:
+        """A passing judge report for ``ref``, made by ``mreg judge -o`` (at the same instant
+        as the command it is for: give the same ``env``), for ``promote --evidence``."""
+        samples = write_samples(mreg.open(self.registry_url), ref, Path.cwd())
+        out = Path.cwd() / f"judge-{ref.replace('@', '-')}.json"
+        self.ok("judge", ref, "--canary", str(samples), "--baseline", str(samples), "-o", str(out), env=env)
+        return str(out)
 
     def bytes_read(self, *args: str) -> int:
         """Run mreg as a subprocess and return how many bytes it read (/proc/self/io rchar)."""
@@ -175,6 +184,21 @@ def snapshot(root: Path | str) -> dict[str, bytes]:
 
 def add_model(cli: Cli, model: str = "M1", *extra: str) -> None:
     cli.ok("model", "add", model, "--name", f"Model {model}", *extra)
+
+
+def write_samples(registry, ref: str, directory: Path) -> Path:
+    """Samples that pass the judge: the same values on both sides for every metric the
+    model's baselines and the version name (a critical metric without data would fail)."""
+    model = ref.partition("@")[0]
+    names = {b.metric for b in registry.model_spec(model).baselines} | set(registry.manifest(ref).metrics) | {"availability"}
+    samples = {"metrics": {name: [1.0, 2.0, 3.0, 4.0] for name in sorted(names)}}
+    return write(directory / f"samples-{ref.replace('@', '-')}.json", json.dumps(samples))
+
+
+def judge_report(registry, ref: str, directory: Path) -> Path:
+    """What ``Cli.judged`` makes, through the library: a passing, bound judge report file."""
+    samples = json.loads(write_samples(registry, ref, directory).read_text())["metrics"]
+    return write(directory / f"judge-{ref.replace('@', '-')}.json", registry.judge(ref, samples, samples).evidence.to_json())
 
 
 def write(path: Path, data: bytes | str) -> Path:

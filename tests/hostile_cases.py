@@ -109,11 +109,8 @@ def document_cases() -> list[Case]:
     for doc_name, make in HOSTILE_DOCUMENTS.items():
         for command, argv in DOCUMENT_COMMANDS.items():
             filled = tuple(part.replace("{doc}", f"{{in}}/{doc_name}") for part in argv)
-            xfail = None
-            if command == "promote-evidence":
-                xfail = "trust-chain: --evidence must be a parsed, bound judge report (today any file is kept)"
             cases.append(Case(f"doc-{command}-{doc_name}", filled, USAGE,
-                              {doc_name: make, "samples.yaml": lambda: SAMPLES}, xfail=xfail))
+                              {doc_name: make, "samples.yaml": lambda: SAMPLES}))
     for command, argv in DOCUMENT_COMMANDS.items():
         for special, code in (("/dev/zero", USAGE), ("{in}", USAGE), ("{in}/missing.yaml", NOT_FOUND)):
             filled = tuple(part.replace("{doc}", special) for part in argv)
@@ -356,5 +353,51 @@ def registry_cases() -> list[Case]:
     return cases
 
 
+# -- evidence documents that parse but must not count -----------------------------------------
+
+def _evidence(**changes) -> Callable[[], bytes]:
+    """A sealed judge-report for M@v1 with ``changes`` (re-sealed, so only the change is wrong)."""
+    def make() -> bytes:
+        from mreg.evidence import EvidenceDocument
+
+        fields = {"kind": "judge-report", "model": "M", "version": "v1", "manifest": "sha256:" + "0" * 64,
+                  "time": "2026-01-01T00:00:00Z", "actor": "a", "verdict": "Pass", "report": {"metrics": []}}
+        unsealed = {key: changes.pop(key) for key in list(changes) if key.startswith("raw_")}
+        data = EvidenceDocument.model_validate({**fields, **changes}).to_json()
+        if unsealed:
+            import json
+
+            document = json.loads(data)
+            document.update({key.removeprefix("raw_"): value for key, value in unsealed.items()})
+            data = json.dumps(document).encode()
+        return data
+    return make
+
+
+EVIDENCE_DOCUMENTS = {
+    "other-version": _evidence(version="v9"),
+    "other-model": _evidence(model="N"),
+    "other-manifest": _evidence(),  # the digest of no manifest of M@v1
+    "gate-report": _evidence(kind="gate-report", verdict="pass"),
+    "unknown-kind": _evidence(raw_kind="canary-verdict"),
+    "no-kind": _evidence(raw_kind=None),
+    "future-schema": _evidence(raw_schema_version=2),
+    "no-seal": _evidence(raw_seal=None),
+    "edited-verdict": _evidence(verdict="Fail", raw_verdict="Pass"),
+    "not-a-verdict": _evidence(raw_verdict="Great"),
+    "not-a-time": _evidence(raw_time="yesterday"),
+    "bad-digest": _evidence(raw_manifest="sha256:xyz"),
+    "samples-not-digests": _evidence(raw_samples={"canary": "file.json"}),
+    "report-list": _evidence(raw_metrics="many"),
+    "bare-verdict": lambda: b'{"verdict": "Pass"}',
+    "old-judge-report": lambda: b'{"verdict": "Pass", "summary_score": 100.0, "metrics": []}',
+}
+
+
+def evidence_cases() -> list[Case]:
+    return [Case(f"evidence-{name}", ("promote", "M@v1", "--to", "production", "--evidence", f"{{in}}/{name}.json"),
+                 USAGE, {f"{name}.json": make}) for name, make in EVIDENCE_DOCUMENTS.items()]
+
+
 def all_cases() -> list[Case]:
-    return [*document_cases(), *name_cases(), *artifact_cases(), *pull_cases(), *registry_cases()]
+    return [*document_cases(), *name_cases(), *artifact_cases(), *pull_cases(), *registry_cases(), *evidence_cases()]

@@ -135,8 +135,9 @@ def test_monitor_exits_6_on_drift(cli, tmp_path):
     cli.ok("model", "add", "M", "--from-file", str(write(tmp_path / "m.yaml",
            "id: M\nname: M\nbaselines:\n- {metric: latency_ms, direction: lower, max: 250, gates: []}\n")))
     cli.ok("register", "M@v1", "-m", "latency_ms=200")
-    for state in ("experimentation", "candidate", "canary", "production"):
+    for state in ("experimentation", "candidate", "canary"):
         cli.ok("promote", "M@v1", "--to", state)
+    cli.ok("promote", "M@v1", "--to", "production", "--evidence", cli.judged("M@v1"))
     healthy = cli("monitor", "M", "--metrics", str(write(tmp_path / "ok.yaml", "latency_ms: 210\n")))
     assert healthy.exit_code == 0, healthy.stderr
     drift = cli("monitor", "M", "--metrics", str(write(tmp_path / "bad.yaml", "latency_ms: 400\n")))

@@ -106,8 +106,9 @@ def rec(cli, tmp_path):
     """MDL-REC with the latency bound and an engagement tolerance; v1 serves in production."""
     cli.ok("model", "add", "MDL-REC", "-f", str(write(tmp_path / "model.yaml", MODEL)))
     register(cli, tmp_path, "v1", p95_latency_ms=230, engagement_rate=0.30)
-    for state in ("experimentation", "candidate", "canary", "production"):
+    for state in ("experimentation", "candidate", "canary"):
         cli.ok("promote", "MDL-REC@v1", "--to", state)
+    cli.ok("promote", "MDL-REC@v1", "--to", "production", "--evidence", cli.judged("MDL-REC@v1"))
     return cli
 
 
@@ -224,9 +225,22 @@ def test_forced_promotion_records_the_failing_verdict(rec, registry_url, tmp_pat
     assert entry["evidence"][0]["verdict"] == "fail"
 
 
-def judge_report(verdict: str) -> str:
-    """The keys of a `mreg judge --json` report that promote reads."""
-    return json.dumps({"verdict": verdict, "summary_score": 0.0 if verdict == "Fail" else 100.0, "metrics": []})
+def judge_report(cli, tmp_path: Path, verdict: str) -> Path:
+    """A real ``mreg judge -o`` report for MDL-REC@v2 with ``verdict``: Fail shifts the critical
+    latency up; Marginal drops engagement, one of six scored metrics."""
+    baseline = {name: [float(i) for i in range(1, 21)] for name in ("a", "b", "c", "d")}
+    baseline |= {"p95_latency_ms": [200.0 + i for i in range(20)], "engagement_rate": [0.30 + i / 1000 for i in range(20)]}
+    canary = dict(baseline)
+    if verdict == "Fail":
+        canary["p95_latency_ms"] = [value + 100 for value in baseline["p95_latency_ms"]]
+    if verdict == "Marginal":
+        canary["engagement_rate"] = [value / 2 for value in baseline["engagement_rate"]]
+    files = [write(tmp_path / f"{side}.json", json.dumps({"metrics": data})) for side, data in (("canary", canary), ("baseline", baseline))]
+    out = tmp_path / f"judge-{verdict}.json"
+    outcome = cli("judge", "MDL-REC@v2", "--canary", str(files[0]), "--baseline", str(files[1]), "-o", str(out))
+    assert outcome.exit_code == (0 if verdict == "Pass" else 6), outcome.stderr
+    assert json.loads(out.read_text())["verdict"] == verdict
+    return out
 
 
 @pytest.fixture
@@ -238,7 +252,7 @@ def on_canary(rec, tmp_path):
 
 
 def test_a_failing_canary_judgement_refuses_production(on_canary, registry_url, tmp_path):
-    evidence = write(tmp_path / "judge.json", judge_report("Fail"))
+    evidence = judge_report(on_canary, tmp_path, "Fail")
     before = snapshot(registry_url)
     refused = on_canary("promote", "MDL-REC@v2", "--to", "production", "--evidence", str(evidence))
     assert refused.exit_code == 6
@@ -248,10 +262,11 @@ def test_a_failing_canary_judgement_refuses_production(on_canary, registry_url, 
 
 @gate_logic
 def test_a_passing_canary_judgement_is_recorded_with_its_digest(on_canary, registry_url, tmp_path):
-    evidence = write(tmp_path / "judge.json", judge_report("Pass"))
+    evidence = judge_report(on_canary, tmp_path, "Pass")
     result = json.loads(on_canary.ok("promote", "MDL-REC@v2", "--to", "production", "--evidence", str(evidence), "--json"))
     judged, gate = result["evidence"]
-    assert (judged["kind"], judged["verdict"], judged["summary"]) == ("judge", "Pass", "judge.json")
+    assert (judged["kind"], judged["verdict"]) == ("judge", "Pass")
+    assert judged["summary"].startswith("judged against MDL-REC@v1 at ")
     assert open_storage(registry_url).read(object_path(judged["digest"])) == evidence.read_bytes()
     assert (gate["kind"], gate["verdict"]) == ("gate:production", "pass")
     assert {c["version"]: c["to"] for c in result["changes"]} == {"v2": "production", "v1": "deprecated"}
@@ -259,7 +274,7 @@ def test_a_passing_canary_judgement_is_recorded_with_its_digest(on_canary, regis
 
 @gate_logic
 def test_forcing_past_a_failing_judgement_records_it(on_canary, tmp_path):
-    evidence = write(tmp_path / "judge.json", judge_report("Marginal"))
+    evidence = judge_report(on_canary, tmp_path, "Marginal")
     result = json.loads(on_canary.ok(
         "promote", "MDL-REC@v2", "--to", "production", "--evidence", str(evidence),
         "--force", "--reason", "marginal on a holiday; accepted by on-call", "--json",

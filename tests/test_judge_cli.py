@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -205,8 +206,8 @@ def test_the_judge_needs_no_scipy_and_names_numpy_when_it_is_missing(rec, tmp_pa
         return subprocess.run(
             [sys.executable, "-c", script, "--registry", rec.registry_url, "judge", "MDL-REC@v12.5",
              "--canary", str(good), "--baseline", str(good), "--json"],
-            capture_output=True, text=True, timeout=60,
-        )
+            capture_output=True, text=True, timeout=60, env={**os.environ, "SOURCE_DATE_EPOCH": "1780000000"},
+        )  # one instant: the evidence document records when it was made
 
     without_scipy, with_everything = judge_without("scipy"), judge_without("no-such-module")
     assert without_scipy.returncode == with_everything.returncode == 0, without_scipy.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write
+from conftest import judge_report, write
 from mreg import lifecycle
 from mreg.errors import CheckFailed, ExitCode, MregError, UsageError
 from mreg.lifecycle import SERVING, State
@@ -35,8 +35,10 @@ def register(registry, version: str, latency: float = 200.0, *files: Path) -> No
 
 
 def walk(registry, version: str, *states: str) -> None:
+    """Promote along ``states``; into production with a judge report made for the version."""
     for state in states:
-        registry.promote(f"M@{version}", State(state))
+        judged = judge_report(registry, f"M@{version}", Path.cwd()) if state == "production" else None
+        registry.promote(f"M@{version}", State(state), evidence_file=judged)
 
 
 def in_production(registry, *versions: str) -> None:
@@ -64,7 +66,7 @@ def test_promoting_to_production_deprecates_the_previous_version_in_the_same_eve
     walk(reg, "v2", "experimentation", "candidate", "canary")
     before = event_count(reg)
 
-    result = reg.promote("M@v2", State.PRODUCTION, reason="better")
+    result = reg.promote("M@v2", State.PRODUCTION, reason="better", evidence_file=judge_report(reg, "M@v2", Path.cwd()))
 
     assert event_count(reg) == before + 1
     assert moves(result) == [("v1", "production", "deprecated"), ("v2", "canary", "production")]

@@ -41,8 +41,10 @@ def register(cli, version: str, latency: float = 200) -> None:
 
 
 def walk(cli, version: str, *states: str) -> None:
+    """Promote along ``states``; into production with a judge report made for the version."""
     for state in states:
-        cli.ok("promote", f"M@{version}", "--to", state)
+        judged = ["--evidence", cli.judged(f"M@{version}")] if state == "production" else []
+        cli.ok("promote", f"M@{version}", "--to", state, *judged)
 
 
 def statuses(cli) -> dict[str, str]:
@@ -281,7 +283,9 @@ def epoch(day: str) -> str:
 def mdl_rec(cli):
     cli.ok("model", "add", "MDL-REC", "--name", "Recommendation Ensemble")
     for when, *args in MDL_REC_HISTORY:
-        cli.ok(*args, env={"SOURCE_DATE_EPOCH": epoch(when)})
+        env = {"SOURCE_DATE_EPOCH": epoch(when)}
+        judged = ["--evidence", cli.judged(args[1], env)] if args[-2:] == ["--to", "production"] else []
+        cli.ok(*args, *judged, env=env)
     return cli
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import mreg
+from conftest import judge_report
 from mreg.errors import ExitCode, UsageError
 from mreg.lifecycle import State
 from mreg.manifest import ModelSpec
@@ -151,8 +153,20 @@ class LifecycleMachine(RuleBasedStateMachine):
         version = data.draw(st.sampled_from(self.versions))
         onward = sorted(t for s, t in PROMOTE_EDGES if s == self.reference.states[version])
         state = data.draw(st.sampled_from(onward) | states if onward else states)  # mostly legal steps
+        judged = judge_report(self.registry, f"M@{version}", Path(self.root)) if state == "production" else None
         self.both(lambda: self.reference.promote(version, state),
-                  lambda: self.registry.promote(f"M@{version}", State(state)))
+                  lambda: self.registry.promote(f"M@{version}", State(state), evidence_file=judged))
+
+    @precondition(lambda self: self.versions)
+    @rule(data=st.data())
+    def promote_without_judgement(self, data) -> None:
+        """Whatever the history, no version reaches production without a judge report."""
+        version = data.draw(st.sampled_from(self.versions))
+
+        def refused() -> None:
+            raise Refused
+
+        self.both(refused, lambda: self.registry.promote(f"M@{version}", State.PRODUCTION))
 
     @precondition(lambda self: self.versions)
     @rule(data=st.data(), state=states)

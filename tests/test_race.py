@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import mreg
-from conftest import REPO
+from conftest import REPO, judge_report
 from mreg.codec import load_yaml
 from mreg.errors import ConcurrentUpdate, ExitCode
 from mreg.lifecycle import State
@@ -23,8 +23,13 @@ pytestmark = pytest.mark.local_only
 def released(registry, *versions: str) -> None:
     for version in versions:
         registry.register(f"M@{version}")
-        for state in ("experimentation", "candidate", "canary", "production"):
+        for state in ("experimentation", "candidate", "canary"):
             registry.promote(f"M@{version}", State(state))
+        registry.promote(f"M@{version}", State.PRODUCTION, evidence_file=judged(registry, version))
+
+
+def judged(registry, version: str) -> Path:
+    return judge_report(registry, f"M@{version}", Path.cwd())
 
 
 def rival_goes_first(registry, rival_step) -> None:
@@ -56,7 +61,7 @@ def test_a_lost_race_whose_plan_still_holds_is_retried(model, registry_url):
     model.register("M@v3")
     rival_goes_first(model, lambda: rival.promote("M@v3", State.EXPERIMENTATION))
 
-    result = model.promote("M@v2", State.PRODUCTION)
+    result = model.promote("M@v2", State.PRODUCTION, evidence_file=judged(model, "v2"))
 
     assert result.seq == 9  # the rival took 8
     assert model.status("M").versions == {"v1": "deprecated", "v2": "production", "v3": "experimentation"}
@@ -65,10 +70,11 @@ def test_a_lost_race_whose_plan_still_holds_is_retried(model, registry_url):
 
 def test_a_lost_race_whose_plan_no_longer_holds_is_a_conflict(model, registry_url):
     rival = mreg.open(registry_url)
-    rival_goes_first(model, lambda: rival.promote("M@v2", State.PRODUCTION))
+    evidence = judged(model, "v2")
+    rival_goes_first(model, lambda: rival.promote("M@v2", State.PRODUCTION, evidence_file=evidence))
 
     with pytest.raises(ConcurrentUpdate) as lost:
-        model.promote("M@v2", State.PRODUCTION)
+        model.promote("M@v2", State.PRODUCTION, evidence_file=evidence)
 
     assert lost.value.exit_code == ExitCode.CONFLICT
     assert "another writer appended first, and now M@v2 is production" in lost.value.message

@@ -104,6 +104,19 @@ def gate_of(change: Change) -> str | None:
     return taken.gate if taken is not None else _GATE_INTO.get(change.target)
 
 
+def taken_edge(state: "ModelState", change: "Change") -> Transition | None:
+    """The table row ``change`` takes from ``state``: its own edge, or the successor edge it
+    stands for (a fresh version entering Candidate while the serving one retrains takes
+    Retraining -> Candidate); None for a move off the table (``promote --force``)."""
+    direct = edge(change.source, change.target)
+    if direct is not None and not direct.successor:
+        return direct
+    if not _is_successor_move(state, change):
+        return None
+    return next(e for e in TRANSITIONS if e.successor and e.target == change.target and state.in_state(e.source))
+
+
+
 def allowed_targets(source: State) -> list[str]:
     return [edge.target.value for edge in TRANSITIONS if edge.source == source and not edge.successor]
 

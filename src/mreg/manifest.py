@@ -18,12 +18,15 @@ diagram, so a retired version is Deprecated (and Archived once its artifacts mov
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mreg.codec import digest_bytes, dump_yaml, load_yaml
-from mreg.errors import InvalidManifest
+from mreg import lifecycle
+from mreg.errors import InvalidManifest, UsageError
 from mreg.names import NAME_PATTERN
 from mreg.paths import collision_problem, path_problem
 
@@ -123,9 +126,81 @@ def _sorted_mapping(value: dict[str, Any] | None) -> dict[str, Any]:
     return dict(sorted((value or {}).items()))
 
 
+EvidenceKind = Literal["gate", "judge"]
+JUDGED_BY_DEFAULT = ("canary -> production",)  # the seed's "Canary metrics pass (Kayenta)"
+_DURATION = re.compile(r"^([1-9][0-9]{0,8})([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def edge_key(edge: lifecycle.Transition) -> str:
+    return f"{edge.source.value if edge.source else '[*]'} -> {edge.target.value}"
+
+
+def _policy_edge(key: str) -> str:
+    """``SOURCE -> TARGET`` naming a promote edge of the lifecycle table, in canonical spelling."""
+    source, arrow, target = key.partition("->")
+    if not arrow:
+        raise ValueError(f"{key!r}: name an edge as 'SOURCE -> TARGET', e.g. 'canary -> production'")
+    try:
+        found = lifecycle.edge(lifecycle.parse_state(source.strip()), lifecycle.parse_state(target.strip()))
+    except UsageError as exc:
+        raise ValueError(f"{key!r}: {exc.message}") from None
+    if found is None or found.command != "promote":
+        promotions = ", ".join(edge_key(e) for e in lifecycle.TRANSITIONS if e.command == "promote")
+        raise ValueError(f"{key!r} is not a promote edge of the lifecycle (one of: {promotions})")
+    return edge_key(found)
+
+
+class EvidencePolicy(Document):
+    """Which promotions need which evidence, and how old a judge report may be (docs/gates.md).
+
+    ``require`` maps a promote edge to evidence kinds and replaces that edge's default: ``gate``
+    (the edge's baseline gate, which promote runs itself; only on an edge whose lifecycle row
+    names a gate) and ``judge`` (a passing judge report bound to the version, ``--evidence``).
+    By default every gated edge needs ``gate``, and canary -> production ``judge`` as well.
+    """
+
+    max_age: str = "7d"
+    require: dict[str, list[EvidenceKind]] = {}
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _DURATION.match(value):
+            raise ValueError(f"{value!r} is not a duration like 7d, 12h, 30m or 3600s")
+        return value
+
+    @field_validator("require")
+    @classmethod
+    def _edges(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        edges = {_policy_edge(key): sorted(set(kinds)) for key, kinds in value.items()}
+        for key, kinds in edges.items():
+            if "gate" in kinds and lifecycle.edge(*_states(key)).gate is None:
+                raise ValueError(f"{key!r} has no baseline gate in the lifecycle table, so it cannot require 'gate'")
+        return dict(sorted(edges.items()))
+
+    @property
+    def max_age_delta(self) -> timedelta:
+        count, unit = _DURATION.match(self.max_age).groups()
+        return timedelta(seconds=int(count) * _UNITS[unit])
+
+    def requires(self, edge: lifecycle.Transition) -> tuple[str, ...]:
+        """The evidence kinds a promotion along ``edge`` needs."""
+        key = edge_key(edge)
+        if key in self.require:
+            return tuple(self.require[key])
+        return (("gate",) if edge.gate else ()) + (("judge",) if key in JUDGED_BY_DEFAULT else ())
+
+
+def _states(key: str) -> tuple[lifecycle.State, lifecycle.State]:
+    source, _, target = key.partition(" -> ")
+    return lifecycle.State(source), lifecycle.State(target)
+
+
 class Policy(Document):
     archive_store: str | None = None
     gc_grace_seconds: int = 3600
+    evidence: EvidencePolicy = EvidencePolicy()
 
 
 class RegistryConfig(Document):

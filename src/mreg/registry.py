@@ -12,11 +12,12 @@ from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from mreg import artifacts, bulk, clock, events, gates, layout, lifecycle, planning
+from mreg import artifacts, bulk, clock, events, evidence, gates, layout, lifecycle, planning
 from mreg.bulk import NewVersion
-from mreg.codec import digest_bytes
+from mreg.codec import digest_bytes, dump_json
 from mreg.errors import AlreadyExists, CheckFailed, ConcurrentUpdate, Conflict, NotFound, UsageError
 from mreg.events import ChangeRecord, Event
+from mreg.evidence import Judgement
 from mreg.gates import GateReport
 from mreg.layout import model_path, object_path, version_path
 from mreg.lifecycle import Change, State
@@ -49,7 +50,6 @@ from mreg.store.blobs import BlobStore, Progress
 if TYPE_CHECKING:
     from mreg.card.facts import CardFacts
     from mreg.diff import VersionDiff
-    from mreg.judge.pipeline import JudgeReport
     from mreg.lineage.graph import Direction, ImpactView, LineageView
 
 
@@ -472,10 +472,12 @@ class Registry:
         """
         model, version = parse_ref(ref)
         target = lifecycle.parse_state(target)
-        attached = planning.file_proof(evidence_file) if evidence_file is not None else None
+        given = planning.read_evidence(evidence_file, f"{model}@{version}") if evidence_file is not None else None
+        moment = planning.Moment(clock.actor(), clock.now())  # one instant for every retry: the plan's bytes stay equal
+        policy = self.config.policy.evidence
 
         def plan_for(files: ModelFiles) -> Plan:
-            return planning.plan_promote(files, version, target, force, metrics, attached)
+            return planning.plan_promote(files, version, target, force, metrics, given, policy, moment)
 
         return self._append(model, "promote", plan_for, reason, force)
 
@@ -536,14 +538,26 @@ class Registry:
         return diff_versions(self.manifest(ref_a), self.manifest(ref_b), self.model_spec(model_b).baselines)
 
     def judge(
-        self, ref: str, canary: dict[str, list[float]], baseline: dict[str, list[float]]
-    ) -> "JudgeReport":
-        """Kayenta-style judgement of a version's canary samples against the baseline's,
-        with the model's baselines as metric specs (needs the ``judge`` extra: scipy)."""
+        self, ref: str, canary: dict[str, list[float]], baseline: dict[str, list[float]],
+        sample_digests: dict[str, str] | None = None,
+    ) -> Judgement:
+        """Kayenta-style judgement of a version's canary samples against the baseline's, with
+        the model's baselines as metric specs (needs the ``judge`` extra: numpy), and the
+        evidence document that binds it to the version (``promote --evidence`` takes it).
+
+        ``sample_digests`` name the samples judged (the CLI gives each file's sha256); by
+        default, the sha256 of each side's canonical JSON."""
         model, version = parse_ref(ref)
         files = self.repository.model_files(model)
         files.manifest(version)
-        return gates.judge_canary(files.spec.baselines, canary, baseline)
+        report = gates.judge_canary(files.spec.baselines, canary, baseline)
+        samples = sample_digests or {side: digest_bytes(dump_json(values).encode())
+                                     for side, values in (("canary", canary), ("baseline", baseline))}
+        about = planning.subject(files, version)
+        actor, time = clock.stamp()
+        document = evidence.make("judge-report", about, report.to_json_data(), samples,
+                                 actor, clock.parse_time(time), evidence.judged_reference(about))
+        return Judgement(report, document)
 
     def rollback(
         self, target: str, to: str | None = None, reason: str | None = None, force: bool = False
@@ -615,8 +629,10 @@ class Registry:
         """
         attached = [planning.file_proof(source)] if source is not None else []
 
+        moment = planning.Moment(clock.actor(), clock.now())
+
         def plan_for(files: ModelFiles) -> Plan:
-            return planning.plan_monitor(files, metrics, scheduled)
+            return planning.plan_monitor(files, metrics, scheduled, moment)
 
         return self._append(model, "monitor", plan_for, None, attached=attached)
 

@@ -214,16 +214,9 @@ def card(
     if as_json:
         output.emit_json(facts.to_json_data())
     elif out:
-        _write_file(out, render(facts, format))
+        output.write_file(out, render(facts, format))
     else:
         output.write(render(facts, format))
-
-
-def _write_file(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 @command(app)

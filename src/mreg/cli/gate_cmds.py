@@ -11,7 +11,8 @@ import typer
 from mreg.cli import complete, output, session
 from mreg.cli.application import app
 from mreg.cli.core import JSON
-from mreg.cli.inputs import read_document, read_metrics
+from mreg.cli.inputs import read_metrics
+from mreg.codec import digest_bytes, load_yaml, read_input
 from mreg.cli.session import command
 from mreg.errors import CheckFailed
 
@@ -163,24 +164,34 @@ def judge(
     ref: str = typer.Argument(..., metavar="MODEL@VERSION", help="The version on the canary.", autocompletion=complete.version_refs),
     canary: Path = typer.Option(..., "--canary", metavar="PATH", help="Canary samples: YAML/JSON {metrics: {NAME: [values]}}."),
     baseline: Path = typer.Option(..., "--baseline", metavar="PATH", help="Baseline samples, same schema as --canary."),
+    out: Optional[Path] = typer.Option(
+        None, "--output", "-o", metavar="PATH",
+        help="Also write the evidence document (the --json output) to this file, for 'promote --evidence'.",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Judge canary samples against baseline samples per metric, as Netflix's Kayenta does.
 
     Each metric gets a Mann-Whitney test with a confidence interval on the shift, judged by
-    its baseline's direction, tolerance and criticality; every verdict says why. Exits 6
+    its baseline's direction, tolerance and criticality; every verdict says why. The evidence
+    document (--json, -o) names the version, its manifest digest, the version serving now and
+    the samples' digests; 'promote --to production --evidence FILE' accepts only that. Exits 6
     unless the verdict is Pass. Needs numpy (pip install 'mreg[judge]'); scipy is not needed.
-    Example: mreg judge MDL-REC@v12.5 --canary canary.json --baseline baseline.json --json > judge.json
+    Example: mreg judge MDL-REC@v12.5 --canary canary.json --baseline baseline.json -o judge.json
     """
     from mreg import gates
 
-    samples = {
-        side: gates.samples(read_document(path, f"{side} samples"), str(path))
-        for side, path in (("canary", canary), ("baseline", baseline))
-    }
-    report = session.registry().judge(ref, samples["canary"], samples["baseline"])
+    samples, digests = {}, {}
+    for side, path in (("canary", canary), ("baseline", baseline)):
+        raw = read_input(path, f"{side} samples")
+        samples[side] = gates.samples(load_yaml(raw, str(path)), str(path))
+        digests[side] = digest_bytes(raw)
+    judgement = session.registry().judge(ref, samples["canary"], samples["baseline"], digests)
+    report, document = judgement
+    if out is not None:
+        output.write_file(out, document.to_json().decode())
     if as_json:
-        output.emit_json(report.to_json_data())
+        output.write(document.to_json().decode())
     else:
         _render_judgement(ref, report)
     if report.verdict != "Pass":

@@ -63,15 +63,17 @@ def promote(
     to: str = typer.Option(..., "--to", metavar="STATE", help=f"Target state: {STATE_NAMES}.", autocompletion=complete.promote_targets),
     reason: Optional[str] = REASON,
     evidence: Optional[Path] = typer.Option(
-        None, "--evidence", metavar="PATH", help="A file backing the change (stored by digest); a 'mreg judge --json' report is checked."
+        None, "--evidence", metavar="PATH", help="A judge report made by 'mreg judge -o' for this version (checked by digest, stored); canary -> production needs one."
     ),
     metrics: Optional[Path] = typer.Option(None, "--metrics", metavar="PATH", help="Metrics measured for this step (YAML/JSON mapping)."),
     force: bool = typer.Option(False, "--force", help="Skip the transition table and gates; needs --reason; recorded."),
     as_json: bool = JSON,
 ) -> None:
-    """Move a version to the next lifecycle state; gated edges check the model's baselines first.
+    """Move a version to the next lifecycle state, with the evidence its edge requires (mreg.yaml policy).
 
-    Promoting to production retires the version it replaces to deprecated in the same event.
+    Gated edges check the model's baselines first; canary -> production also needs a passing
+    judge report for this version (--evidence). Promoting to production retires the version it
+    replaces to deprecated in the same event.
     Example: mreg promote MDL-REC@v12.5 --to canary --reason 'offline eval passed'
     """
     measured = read_metrics(metrics) if metrics else None

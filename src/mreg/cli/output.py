@@ -10,9 +10,11 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from mreg.codec import dump_json
+from mreg.errors import UsageError
 
 Cell = Any
 
@@ -79,6 +81,14 @@ def line(text: str = "") -> None:
 def write(text: str) -> None:
     """Text that is already formatted (Markdown, Mermaid, DOT), exactly as given."""
     sys.stdout.write(text)
+
+
+def write_file(path: Path, text: str) -> None:
+    """``-o PATH``: the command's document written to a file."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def heading(text: str) -> None:

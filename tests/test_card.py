@@ -60,7 +60,9 @@ def test_the_rec_card_states_the_seed_facts_and_the_path_to_production():
     assert "| upstream | Kafka | interaction events |" in body and "| downstream | API Gateway |" in body
     assert "| `learning_rate` | 0.0008 |" in body
     assert "| v12.0 | 2025-Q1 | Contextual bandit integration for real-time exploration | Deprecated |" in body
-    assert "| 2025-11-24T00:00:00Z | canary -> production | ml-platform@example.com | canary metrics pass | pass | `gate:production" in body
+    assert ("| 2025-11-24T00:00:00Z | canary -> production | ml-platform@example.com | canary metrics pass | Pass, pass | "
+            "`judge: judged against MDL-REC@v12.0 at 2025-11-24T00:00:00Z, score 100 (sha256:") in body
+    assert "`gate:production: production gate passed (1 metrics) (sha256:" in body
     assert "- **License:** " not in body and "| License | Not recorded. |" in body  # missing facts say so
 
 

@@ -274,9 +274,10 @@ def test_promote_runs_the_gate_the_table_names_and_no_other(reg, transition):
     register(reg, "v1", latency=900.0)
     if transition.source != State.DEVELOPMENT:
         reg.promote("M@v1", transition.source, reason="set up the edge's source", force=True)
+    judged = judge_report(reg, "M@v1", Path.cwd()) if transition.target == State.PRODUCTION else None  # the policy's
     if transition.gate:
         with pytest.raises(CheckFailed, match=f"{transition.gate} gate failed: latency_p95_ms = 900 exceeds"):
-            reg.promote("M@v1", transition.target)
+            reg.promote("M@v1", transition.target, evidence_file=judged)
     else:
         assert moves(reg.promote("M@v1", transition.target)) == [("v1", transition.source, transition.target)]
 

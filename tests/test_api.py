@@ -74,7 +74,7 @@ def test_results_hold_the_documents_themselves_and_print_them_as_stored():
     assert registered.changes[0].from_ is None and registered.to_json_data()["changes"][0]["from"] == ""
     production = next(e for e in reg.log("MDL-REC@v12.4") if e.action == "promote")
     assert [(m.version, m.to) for m in production.changes] == [("v12.0", mreg.State.DEPRECATED), ("v12.4", mreg.State.PRODUCTION)]
-    assert (production.evidence[0].kind, production.evidence[0].verdict) == ("gate:production", "pass")
+    assert [(e.kind, e.verdict) for e in production.evidence] == [("judge", "Pass"), ("gate:production", "pass")]
 
 
 def test_gate_judge_and_diff_reports_are_results_with_one_json_path():
@@ -93,7 +93,8 @@ def test_evidence_without_a_verdict_is_none_in_python_and_absent_in_json(tmp_pat
     reg = mreg.init(tmp_path / "registry")
     reg.add_model(ModelSpec(id="M", name="M"))
     reg.register("M@v1")
-    result = reg.promote("M@v1", "experimentation", evidence_file=write(tmp_path / "notes.txt", "why"))
-    [proof] = result.evidence
-    assert (proof.kind, proof.verdict, proof.summary) == ("file", None, "notes.txt")
-    assert result.to_json_data()["evidence"] == [{"kind": "file", "digest": proof.digest, "summary": "notes.txt"}]
+    reg.promote("M@v1", "production", reason="set-up", force=True)
+    result = reg.monitor("M", {"latency": 1.0}, write(tmp_path / "today.yaml", "latency: 1\n"))  # the metrics file is kept
+    proof = result.evidence[0]
+    assert (proof.kind, proof.verdict, proof.summary) == ("file", None, "today.yaml")
+    assert result.to_json_data()["evidence"][0] == {"kind": "file", "digest": proof.digest, "summary": "today.yaml"}

@@ -100,3 +100,9 @@ def test_pure_modules_never_touch_the_store(name):
 
     touched = {m for m in reach(name, set()) if m.startswith("mreg.store") or m == "mreg.repository"}
     assert not touched, f"{name} reaches {sorted(touched)}"
+
+
+def test_the_cli_prints_json_only_through_results():
+    """One JSON path: ``--json`` is ``Result.to_json_data()``, never a dump of the CLI's own."""
+    offenders = [name for name in MODULES if name.startswith("mreg.cli") and "model_dump" in MODULES[name].read_text()]
+    assert offenders == []

@@ -33,9 +33,9 @@ def worker(url: str, ident: int, promotions: int, start: float) -> dict:
     registry = mreg.open(url)
     create, lost = registry.storage.create, []
 
-    def counting_create(path: str, data: bytes) -> None:
+    def counting_create(path: str, data: bytes):
         try:
-            create(path, data)
+            return create(path, data)
         except AlreadyExists:
             lost.append(path)
             raise

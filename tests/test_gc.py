@@ -73,3 +73,42 @@ def test_gc_removes_stale_temporaries_but_not_locks_or_young_ones(tmp_path):
     assert not stale.exists() and not legacy.exists()
     assert lock.exists() and young.exists()
     assert cli.ok("verify").startswith("ok")
+
+
+def test_the_temporaries_sweep_ignores_files_a_live_writer_renames_away(tmp_path):
+    """A writer renames its temporary into place at any moment; the sweep must treat a file
+    that vanished between the listing and its stat or unlink as not its own (CI caught a
+    FileNotFoundError here once)."""
+    import threading
+
+    from mreg.store.local import LocalStorage
+
+    registry = tmp_path / "registry"
+    mreg.init(str(registry))
+    storage = LocalStorage(str(registry))
+    temporaries, done = registry / ".tmp", registry / "done"
+    done.mkdir()
+    old = time.time() - 7200
+    stop = threading.Event()
+
+    def writer() -> None:
+        number = 0
+        while not stop.is_set():
+            number += 1
+            temporary = temporaries / f".tmp-{number}"
+            temporary.write_bytes(b"x")
+            try:  # old on purpose, so the sweep may take it first: then the rename misses it
+                os.utime(temporary, (old, old))
+                os.rename(temporary, done / f"{number}")
+            except FileNotFoundError:
+                continue
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            storage.sweep_temporaries(time.time() - 3600)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(list(done.iterdir())) > 0

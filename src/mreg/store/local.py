@@ -390,11 +390,23 @@ class LocalStorage:
             in_tmp = relative_dir == TEMP_DIR or relative_dir.startswith(f"{TEMP_DIR}/")
             for name in files:
                 path = os.path.join(directory, name)
-                if (in_tmp or name.startswith(TEMP_PREFIX)) and os.lstat(path).st_mtime <= older_than:
-                    with os_errors("deleting", path):
-                        os.unlink(path)
+                if (in_tmp or name.startswith(TEMP_PREFIX)) and _unlink_if_older(path, older_than):
                     removed.append(f"{relative_dir}/{name}" if relative_dir else name)
         return sorted(removed)
+
+
+def _unlink_if_older(path: str, older_than: float) -> bool:
+    """Delete ``path`` if it was modified before ``older_than``. A live writer renames its
+    temporary into place at any moment, so a file gone before or between the two calls is
+    not an error: it was never ours to delete."""
+    with os_errors("deleting", path):
+        try:
+            if os.lstat(path).st_mtime > older_than:
+                return False
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+    return True
 
 
 def _swept_dir(parent: str, name: str) -> bool:

@@ -75,7 +75,8 @@ def test_log_interleaves_registrations_and_events_newest_first():
     entries = json.loads(Cli(str(EXAMPLE)).ok("log", "MDL-REC", "--json"))
     assert [e["action"] for e in entries[:5]] == ["promote"] * 4 + ["register"]
     assert entries[4]["changes"] == [{"version": "v12.4", "from": "", "to": "development"}]
-    assert len(entries) == 4 + 16
+    assert len(entries) == 4 + 17  # 4 registrations; model add and 16 lifecycle events
+    assert entries[-1]["action"] == "model" and entries[-1]["reason"] == "model added"
 
 
 @pytest.mark.parametrize("args", [["models"], ["show", "MDL-REC"], ["show", "MDL-REC@v12.4"], ["log"], ["status", "MDL-REC"], ["verify"]])

@@ -49,7 +49,7 @@ def test_reindex_rebuilds_the_derived_cache_without_changing_any_answer(cli, tmp
     before = cli.ok("models", "--json"), cli.ok("show", "M1@v1", "--json")
     index = index_location(mreg.open(cli.registry_url).storage)
     index.unlink()
-    assert cli.ok("reindex") == "reindexed 2 files\n"  # model.yaml and the one manifest
+    assert cli.ok("reindex") == "reindexed 4 files\n"  # model.yaml, its event and head, the one manifest
     assert index.is_file()
     assert (cli.ok("models", "--json"), cli.ok("show", "M1@v1", "--json")) == before
 

@@ -70,7 +70,7 @@ def test_two_branches_moving_the_same_model_conflict_in_git(repo):
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "main moves too")
     out = git(repo, "merge", "--no-edit", "alice")
-    assert "CONFLICT (add/add)" in out and "events/00000001.yaml" in out
+    assert "CONFLICT (add/add)" in out and "events/00000002.yaml" in out and "head.yaml" in out  # event 1 is model add
 
 
 def test_derived_and_temporary_files_are_ignored_by_git(repo):

@@ -158,7 +158,7 @@ def test_force_needs_a_reason_and_is_recorded(lc, registry_url):
     assert snapshot(registry_url) == before
     result = json.loads(lc.ok("promote", "M@v1", "--to", "production", "--force", "--reason", "incident", "--json"))
     assert result["forced"] is True
-    event = stored_bytes(registry_url, "models/M/events/00000001.yaml").decode()
+    event = stored_bytes(registry_url, "models/M/events/00000002.yaml").decode()  # event 1 is model add
     assert "forced: true" in event and "reason: incident" in event
 
 

@@ -63,7 +63,7 @@ def test_a_lost_race_whose_plan_still_holds_is_retried(model, registry_url):
 
     result = model.promote("M@v2", State.PRODUCTION, evidence_file=judged(model, "v2"))
 
-    assert result.seq == 9  # the rival took 8
+    assert result.seq == 10  # the rival took 9 (event 1 is model add)
     assert model.status("M").versions == {"v1": "deprecated", "v2": "production", "v3": "experimentation"}
     assert model.verify().ok
 
@@ -78,7 +78,7 @@ def test_a_lost_race_whose_plan_no_longer_holds_is_a_conflict(model, registry_ur
 
     assert lost.value.exit_code == ExitCode.CONFLICT
     assert "another writer appended first, and now M@v2 is production" in lost.value.message
-    assert len(model.log("M")) == 10  # 2 registrations, the rival's event and 7 before it
+    assert len(model.log("M")) == 11  # 2 registrations, the rival's event and 8 before it (model add first)
 
 
 def replay(events_dir: Path) -> dict[str, str]:
@@ -102,7 +102,7 @@ def test_four_processes_racing_on_one_model_lose_no_event(registry_url):
     registry = mreg.open(registry_url)
 
     assert [worker["appended"] for worker in report["workers"]] == [50] * 4
-    assert len(list(events_dir.glob("*.yaml"))) == report["appended"] == 200
+    assert len(list(events_dir.glob("*.yaml"))) - 1 == report["appended"] == 200  # and model add's event
     assert registry.verify().ok
     status = registry.status("RACE")
     assert {v: s for v, s in status.versions.items() if s != "development"} == replay(events_dir)

@@ -37,7 +37,7 @@ def test_the_same_content_gives_the_same_bytes(tmp_path):
 def test_a_bundle_applied_on_a_fresh_registry_verifies_and_pulls_the_same_bytes(tmp_path):
     here = _registry_with_history(str(tmp_path / "here"), tmp_path)
     toc = _bundle(here, tmp_path / "rec.mreg", "M1")
-    assert set(toc["models"]["M1"]["versions"]) == {"v1", "v2"} and len(toc["models"]["M1"]["events"]) == 1
+    assert set(toc["models"]["M1"]["versions"]) == {"v1", "v2"} and len(toc["models"]["M1"]["events"]) == 2  # model add, one promotion
     there = mreg.init(str(tmp_path / "there"))
     with BundleSide(tmp_path / "rec.mreg") as bundle:
         report = transfer(bundle, RegistrySide(there.repository))
@@ -93,10 +93,10 @@ def test_the_bundle_commands_carry_a_registry_to_a_fresh_one_that_verifies(kind,
     fresh = Cli(fresh_url)
     applied = fresh.subprocess("bundle", "apply", str(tmp_path / "m1.mreg"), "--json")
     assert applied.exit_code == 0, applied.stderr
-    assert json.loads(applied.stdout)["moved"] == {"models": 1, "manifests": 2, "events": 1, "blobs": 4,
+    assert json.loads(applied.stdout)["moved"] == {"models": 1, "manifests": 2, "events": 2, "blobs": 4,
                                                    "bytes": sum(i.size for i in mreg.open(str(tmp_path / "here")).blobs.all_objects().values())}
     checked = fresh.subprocess("verify", "--deep")
-    assert checked.exit_code == 0 and checked.stdout.startswith("ok: 1 models, 2 versions, 1 events, 4 objects re-hashed")
+    assert checked.exit_code == 0 and checked.stdout.startswith("ok: 1 models, 2 versions, 2 events, 4 objects re-hashed")
     for version in ("v1", "v2"):
         assert fresh.subprocess("pull", f"M1@{version}", "-o", str(tmp_path / "out" / version)).exit_code == 0
     assert (tmp_path / "out" / "v1" / "w.bin").read_bytes() == (tmp_path / "art" / "w.bin").read_bytes()

@@ -72,11 +72,23 @@ def test_an_event_naming_a_version_left_behind_stops_the_chain():
 
 
 def test_model_yaml_follows_a_fast_forward_and_is_a_conflict_without_one():
-    old, new = ModelSide("s1", {}, ("e1",)), ModelSide("s2", {}, ("e1", "e2"), (frozenset(), frozenset()))
+    old = ModelSide("s1", {}, ("e1",), specs=("s1",))
+    new = ModelSide("s2", {}, ("e1", "e2"), (frozenset(), frozenset()), ("s1", "s2"))  # e2: model update
     assert plan_model("M", new, old).replace_spec
     assert not plan_model("M", old, new).replace_spec  # the destination is ahead: its model.yaml is newer
     with pytest.raises(SpecConflict):
         plan_model("M", ModelSide("s2", {}, ("e1",)), old)
+
+
+def test_a_partial_copy_never_stops_between_two_model_events():
+    """Only the source's current model.yaml can be written, so a copy that cannot reach the
+    newest model event (e3 names a version left behind) stops before the first one it holds."""
+    source = ModelSide("s3", {"v1": "m1"}, ("e1", "e2", "e3", "e4"),
+                       (frozenset(), frozenset(), frozenset({"v9"}), frozenset()), ("s1", "s2", None, "s3"))
+    assert plan_model("M", source, None, ["v1"]).events == ()
+    assert plan_model("M", source, ModelSide("s1", {}, ("e1",), specs=("s1",)), ["v1"]).events == ()
+    whole = ModelSide("s3", {"v1": "m1", "v9": "m9"}, source.events, source.moves, source.specs)
+    assert plan_model("M", whole, ModelSide("s1", {}, ("e1",), specs=("s1",))).events == (2, 3, 4)
 
 
 @given(needed=st.sets(st.sampled_from("abcdefgh")), present=st.sets(st.sampled_from("abcdefgh")))

@@ -32,12 +32,12 @@ def test_a_push_to_an_empty_registry_copies_everything_and_it_verifies(tmp_path)
     here = _registry_with_history(str(tmp_path / "here"), tmp_path)
     there = mreg.init(str(tmp_path / "there"))
     report = _push(here, there)
-    assert report.moved == {"models": 1, "manifests": 2, "events": 1, "blobs": 2, "bytes": 26}
+    assert report.moved == {"models": 1, "manifests": 2, "events": 2, "blobs": 2, "bytes": 26}  # model add, a promotion
     assert mreg.open(str(tmp_path / "there")).verify().ok
     assert snapshot(tmp_path / "there") == {k: v for k, v in snapshot(tmp_path / "here").items()}
     again = _push(here, mreg.open(str(tmp_path / "there")))
     assert again.moved == {"models": 0, "manifests": 0, "events": 0, "blobs": 0, "bytes": 0}
-    assert again.already_there == {"manifests": 2, "events": 1, "blobs": 2}
+    assert again.already_there == {"manifests": 2, "events": 2, "blobs": 2}
 
 
 def test_diverged_histories_are_refused_with_nothing_changed(tmp_path):
@@ -49,7 +49,7 @@ def test_diverged_histories_are_refused_with_nothing_changed(tmp_path):
     before = snapshot(tmp_path / "here"), snapshot(tmp_path / "there")
     with pytest.raises(Diverged) as refusal:
         _push(here, mreg.open(str(tmp_path / "there")))
-    assert refusal.value.model == "M1" and refusal.value.seq == 2 and refusal.value.exit_code == 4
+    assert refusal.value.model == "M1" and refusal.value.seq == 3 and refusal.value.exit_code == 4
     with pytest.raises(Diverged):
         _push(mreg.open(str(tmp_path / "there")), here)
     assert (snapshot(tmp_path / "here"), snapshot(tmp_path / "there")) == before
@@ -83,5 +83,5 @@ def test_a_partial_push_stops_the_chain_before_an_event_naming_a_version_left_be
     here.promote("M1@v2", State.EXPERIMENTATION)
     there = mreg.init(str(tmp_path / "there"))
     report = _push(here, there, "M1@v1")
-    assert report.moved["manifests"] == 1 and report.moved["events"] == 1
+    assert report.moved["manifests"] == 1 and report.moved["events"] == 2  # model add, v1's event
     assert mreg.open(str(tmp_path / "there")).verify().ok

@@ -43,7 +43,7 @@ def test_pushed_and_cloned_elsewhere_it_verifies_and_pulls_the_same_bytes(source
     assert load_yaml(stored_bytes(source_url, "mreg.yaml"), "mreg.yaml")["remotes"] == {"origin": remote_url}
     summary = json.loads(cli.ok("push", "--json"))
     stored = sum(info.size for info in mreg.open(source_url).blobs.all_objects().values())  # 3 files + 1 tree listing
-    assert summary["moved"] == {"models": 1, "manifests": 2, "events": 1, "blobs": 4, "bytes": stored}
+    assert summary["moved"] == {"models": 1, "manifests": 2, "events": 2, "blobs": 4, "bytes": stored}
     assert summary["failed"] == [] and summary["destination"].rstrip("/").endswith("remote")
     again = json.loads(cli.ok("push", "--json"))
     assert again["moved"]["blobs"] == again["moved"]["manifests"] == 0 and again["already_there"]["blobs"] == 4
@@ -78,7 +78,7 @@ def test_diverged_histories_are_refused_on_push_and_fetch_naming_model_and_event
     for command in ("push", "fetch"):
         outcome = cli(command)
         assert outcome.exit_code == 4, outcome.stderr
-        assert outcome.stderr.startswith("error: M1: histories diverged at event 2")
+        assert outcome.stderr.startswith("error: M1: histories diverged at event 3")
         assert (snapshot(tmp_path / "here"), snapshot(remote)) == before
 
 

@@ -37,6 +37,17 @@ def test_create_is_exclusive_and_the_first_writer_keeps_its_bytes(storage):
     assert storage.read("models/M/events/00000001.yaml") == b"first"
 
 
+def test_swap_replaces_only_what_it_read_and_creates_only_what_is_absent(storage):
+    assert storage.read_tagged("m/head.yaml") is None
+    assert storage.swap("m/head.yaml", None, b"seq: 1\n")
+    assert not storage.swap("m/head.yaml", None, b"seq: 9\n")  # it exists now: a create lost
+    data, tag = storage.read_tagged("m/head.yaml")
+    assert data == b"seq: 1\n"
+    assert storage.swap("m/head.yaml", tag, b"seq: 2\n")
+    assert not storage.swap("m/head.yaml", tag, b"seq: 3\n")  # a stale tag: another writer moved it
+    assert storage.read("m/head.yaml") == b"seq: 2\n"
+
+
 def test_markers_are_listed_below_the_temporary_area(storage):
     storage.create(".tmp/locks/register.h.1.x", b"")
     assert list(storage.listing(".tmp/locks")) == [".tmp/locks/register.h.1.x"]

@@ -31,7 +31,7 @@ def test_the_example_verifies_deeply(example):
     outcome = verify(example, "--json")
     report = json.loads(outcome.stdout)
     assert outcome.exit_code == 0 and report["ok"] and report["problems"] == []
-    assert (report["models"], report["versions"], report["events"]) == (5, 8, 32)
+    assert (report["models"], report["versions"], report["events"]) == (5, 8, 37)  # 32 lifecycle, 5 model add
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -43,9 +43,9 @@ def _edit(path: Path, old: str, new: str) -> None:
 EDITS = {
     "manifest metric": ("models/MDL-REC/versions/v12.4.yaml", "engagement_rate: 0.291", "engagement_rate: 0.391"),
     "manifest formatting": ("models/MDL-REC/versions/v12.4.yaml", "training_period: 2025-Q4", "training_period:   2025-Q4"),
-    "event reason": ("models/MDL-REC/events/00000002.yaml", "offline evaluation passed", "offline evaluation skipped"),
-    "event target": ("models/MDL-EXP/events/00000004.yaml", "to: production", "to: canary"),
-    "last event actor": ("models/MDL-EXP/events/00000004.yaml", "actor: ml-platform@example.com", "actor: someone-else"),
+    "event reason": ("models/MDL-REC/events/00000003.yaml", "offline evaluation passed", "offline evaluation skipped"),
+    "event target": ("models/MDL-EXP/events/00000005.yaml", "to: production", "to: canary"),
+    "last event actor": ("models/MDL-EXP/events/00000005.yaml", "actor: ml-platform@example.com", "actor: someone-else"),
 }
 
 

@@ -1,10 +1,10 @@
 """A byte-flip, truncation and deletion sweep over every file of a copy of registry-example:
 ``verify --deep`` must exit 5 for each, naming something (stdout or its one stderr line).
 
-Classes that only trust-chain's work makes detectable (model.yaml under the chain, the head
-record against truncation) are xfail(strict=True) until
-it lands; delete the mark in the same commit (grep "trust-chain:"). Deleting mreg.yaml leaves
-no registry: exit 3."""
+Every class is caught: manifests and events by their seals and the chain, model.yaml by the
+digest its model events record, the newest event's deletion by the head record, head.yaml by
+the event it names, mreg.yaml by its seal, blobs by their names (evidence blobs too).
+Deleting mreg.yaml leaves no registry: exit 3."""
 
 from __future__ import annotations
 
@@ -24,34 +24,6 @@ MUTATIONS = ("flip", "truncate", "delete")
 UNREFERENCED_OK = {".gitignore"}  # not registry content: a change there is nobody's business
 
 
-def _newest_events() -> set[str]:
-    newest = {}
-    for path in FILES:
-        if "/events/" in path:
-            model = path.split("/")[1]
-            newest[model] = max(newest.get(model, path), path)
-    return set(newest.values())
-
-
-NEWEST_EVENTS = _newest_events()
-
-
-def _expected_miss(path: str, mutation: str) -> str | None:
-    """Why the sweep cannot catch this yet, or None."""
-    if path.endswith("/model.yaml") and mutation != "delete":
-        return "trust-chain: model.yaml is not under the chain yet"
-    if path in NEWEST_EVENTS and mutation == "delete":
-        return "trust-chain: deleting the newest event (truncation) needs the head record"
-    if path == "mreg.yaml" and mutation == "flip":
-        return "mreg.yaml has no seal: a flip that still parses is a config error (2) or unnoticed"
-    return None
-
-
-def _strict(path: str) -> bool:
-    """model.yaml edits are caught today only when they break its schema: not deterministic."""
-    return not path.endswith("/model.yaml")
-
-
 def _mutate(root: Path, path: str, mutation: str) -> None:
     target = root / path
     data = target.read_bytes()
@@ -69,9 +41,7 @@ def _params():
         if path in UNREFERENCED_OK:
             continue
         for mutation in MUTATIONS:
-            reason = _expected_miss(path, mutation)
-            marks = [pytest.mark.xfail(strict=_strict(path), reason=reason)] if reason else []
-            yield pytest.param(path, mutation, id=f"{mutation}-{path}", marks=marks)
+            yield pytest.param(path, mutation, id=f"{mutation}-{path}")
 
 
 @pytest.fixture(scope="module")

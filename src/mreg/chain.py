@@ -2,25 +2,37 @@
 
 They use digests only (each file's, as read or as the index recorded it): every event names
 the event before it (``previous``) and the manifest digest of each version it moves, and
-replaying the events must follow the lifecycle table unless an event says it was forced. A
-read of one model runs them over that model's files, so a command never acts on a history
-that ``verify`` would reject.
+replaying the events must follow the lifecycle table unless an event says it was forced; the
+head record (``head.yaml``) must name the newest event, and model.yaml must hash to what the
+newest model event recorded. A read of one model runs them over that model's files, so a
+command never acts on a history that ``verify`` would reject.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from typing import ClassVar, Mapping, NamedTuple
+
+from pydantic import Field
 
 from mreg import lifecycle
 from mreg.errors import MregError
 from mreg.events import StoredEvent
-from mreg.layout import event_path, version_path
+from mreg.layout import event_path, head_path, model_path, version_path
 from mreg.lifecycle import ModelState
+from mreg.manifest import Digest, Document
 
 
 class Finding(NamedTuple):
     path: str
     message: str
+
+
+class Head(Document):
+    """``models/<MODEL>/head.yaml``: the newest event's seq and digest (see ``mreg.heads``)."""
+
+    ALWAYS_WRITTEN: ClassVar[tuple[str, ...]] = ()
+    seq: int = Field(ge=1)
+    event: Digest
 
 
 def link_findings(model: str, history: list[StoredEvent], after: int = 0, previous: str | None = None) -> list[Finding]:
@@ -68,3 +80,55 @@ def replay_findings(model: str, manifests: Mapping[str, str], history: list[Stor
 
 def history_findings(model: str, manifests: Mapping[str, str], history: list[StoredEvent]) -> list[Finding]:
     return link_findings(model, history) + replay_findings(model, manifests, history)
+
+
+def spec_findings(model: str, spec_digest: str, history: list[StoredEvent], committed: int) -> list[Finding]:
+    """model.yaml against the model events (``model add``/``model update`` record its digest).
+
+    It must be what the newest model event among the first ``committed`` (the head's seq)
+    recorded, or what a model event beyond the head records: that write was interrupted
+    before or after model.yaml was replaced. A model with no events yet is a ``model add``
+    that has not appended its event."""
+    recorded = [stored for stored in history[:committed] if stored.event.spec][-1:]
+    in_flight = [stored for stored in history[committed:] if stored.event.spec]
+    allowed = {stored.event.spec for stored in recorded + in_flight}
+    if spec_digest in allowed or not history:
+        return []
+    path = model_path(model)
+    if not allowed:
+        return [Finding(path, "is recorded by no event ('mreg model add' and 'mreg model update' record it)")]
+    newest = (recorded + in_flight)[-1]
+    return [Finding(path, f"edited by hand: it hashes to {spec_digest}, not the {newest.event.spec} "
+                          f"event {newest.event.seq} recorded (change it with 'mreg model update')")]
+
+
+def head_findings(model: str, head: Head | None, history: list[StoredEvent]) -> list[Finding]:
+    """The head against the chain: it must name an event that exists with that digest, at most
+    one event behind the newest (a crash between an event and its head)."""
+    path, newest = head_path(model), len(history)
+    named = head.seq if head else 0
+    if named > newest:
+        return [Finding(path, f"names event {named}, but the newest event is {newest}: events were deleted")]
+    if head and history[named - 1].digest != head.event:
+        return [Finding(path, f"names event {named} as {head.event}, but that event hashes to {history[named - 1].digest}")]
+    if newest - named > 1:
+        what = f"names event {named}" if head else "is missing"
+        return [Finding(path, f"{what}, but the model has {newest} events: the head was removed or moved back")]
+    return []
+
+
+def interrupted_update(spec_digest: str, history: list[StoredEvent], head: Head | None) -> StoredEvent | None:
+    """A model event beyond the head whose model.yaml was never written: ``model update`` was
+    killed between its event and model.yaml. Nothing else may be appended until it is rerun."""
+    pending = history[head.seq if head else 0:]
+    if pending and pending[-1].event.spec and pending[-1].event.spec != spec_digest:
+        return pending[-1]
+    return None
+
+
+def model_findings(
+    model: str, spec_digest: str, manifests: Mapping[str, str], history: list[StoredEvent], head: Head | None
+) -> list[Finding]:
+    """Everything a read of one model checks, from digests: chain, replay, head, model.yaml."""
+    return (history_findings(model, manifests, history) + head_findings(model, head, history)
+            + spec_findings(model, spec_digest, history, head.seq if head else 0))

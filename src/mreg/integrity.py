@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from mreg.codec import digest_bytes
 from mreg.errors import CorruptObject, MregError
-from mreg.chain import history_findings
+from mreg.chain import Head, model_findings
 from mreg.events import Event, StoredEvent
-from mreg.layout import INDEX, model_dir, model_path, object_path, version_path
+from mreg.layout import INDEX, head_path, model_dir, model_path, object_path, version_path
 from mreg.manifest import ModelSpec, VersionManifest
 from mreg.artifacts import blob_digests
 from mreg.repository import Repository, archive_locations
@@ -52,7 +52,7 @@ class _Checker:
 
     def model(self, model: str, paths: list[str]) -> None:
         self.counts["models"] += 1
-        spec, _ = self._load(model_path(model), ModelSpec)
+        spec, spec_raw = self._load(model_path(model), ModelSpec)
         if spec is not None and spec.id != model:
             self.fail(model_path(model), f"names model {spec.id}, but lives under {model_dir(model)}")
         manifests = {}
@@ -68,8 +68,9 @@ class _Checker:
             if event is not None:
                 self.sealed(path, event, raw)
                 history.append(StoredEvent(event, digest_bytes(raw), path))
+        head = self._load(head_path(model), Head)[0] if head_path(model) in paths else None
         digests = {version: digest for version, (_, digest) in manifests.items()}
-        for finding in history_findings(model, digests, history) + self.repository.kept_fold_findings(model, digests, history):
+        for finding in model_findings(model, digest_bytes(spec_raw), digests, history, head) + self.repository.kept_fold_findings(model, digests, history):
             self.fail(*finding)
         archived = archive_locations(history)
         for version, (manifest, _) in manifests.items():

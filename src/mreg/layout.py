@@ -6,6 +6,7 @@
     models/<MODEL>/model.yaml              a model's identity, dependencies and baselines
     models/<MODEL>/versions/<VERSION>.yaml a version manifest, written once
     models/<MODEL>/events/<SEQ>.yaml       the model's hash-chained lifecycle events
+    models/<MODEL>/head.yaml               the newest event's seq and digest (as a git ref)
     objects/sha256/<2 hex>/<62 hex>        content-addressed blobs
     .cache/                                derived files (index.sqlite, lineage index)
     .tmp/                                  bytes being written, before their final name
@@ -30,7 +31,7 @@ LINEAGE_INDEX = f"{CACHE_DIR}/lineage.json"
 TEMP_DIR = ".tmp"
 GITIGNORE_TEXT = f"# derived and temporary files; never the source of truth\n{CACHE_DIR}/\n{TEMP_DIR}/\n"
 
-VERSIONS, EVENTS, SPEC = "versions", "events", "model.yaml"
+VERSIONS, EVENTS, SPEC, HEAD = "versions", "events", "model.yaml", "head.yaml"
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 Info = TypeVar("Info")
@@ -42,6 +43,10 @@ def model_dir(model: str) -> str:
 
 def model_path(model: str) -> str:
     return f"{model_dir(model)}/{SPEC}"
+
+
+def head_path(model: str) -> str:
+    return f"{model_dir(model)}/{HEAD}"
 
 
 def version_path(model: str, version: str) -> str:

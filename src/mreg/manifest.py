@@ -31,7 +31,7 @@ from mreg.names import NAME_PATTERN
 from mreg.paths import collision_problem, path_problem
 
 SCHEMA_VERSION = 1
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: head records, model events, a sealed mreg.yaml (mreg upgrade migrates 1)
 
 Name = Annotated[str, Field(pattern=f"^{NAME_PATTERN.pattern}$", max_length=128)]
 Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
@@ -212,6 +212,7 @@ class RegistryConfig(Document):
     blob_store: str | None = None
     remotes: dict[str, str] = {}  # name -> registry URL (mreg remote add), as DVC's config
     policy: Policy = Policy()
+    seal: Digest | None = None  # sha256 of mreg.yaml without the seal, rewritten by every command that changes it
 
     _sort_remotes = field_validator("remotes")(lambda cls, value: _sorted_mapping(value))
 

@@ -12,7 +12,7 @@ from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from mreg import artifacts, bulk, clock, events, evidence, gates, layout, lifecycle, planning
+from mreg import artifacts, bulk, chain, clock, events, evidence, gates, heads, layout, lifecycle, planning
 from mreg.bulk import NewVersion
 from mreg.codec import digest_bytes, dump_json
 from mreg.errors import AlreadyExists, CheckFailed, ConcurrentUpdate, Conflict, NotFound, UsageError
@@ -38,6 +38,7 @@ from mreg.results import (
     PullResult,
     RegisterManyResult,
     StatusView,
+    UpgradeReport,
     VerifyReport,
     VersionRow,
     VersionView,
@@ -88,14 +89,20 @@ class Registry:
 
     def update_config(self, **changes) -> RegistryConfig:
         """Rewrite mreg.yaml with ``changes`` (e.g. remotes); the only mutable field of mreg.yaml's kind."""
-        config = RegistryConfig.from_data({**self.config.to_data(), **changes}, layout.CONFIG)
-        self.storage.replace(layout.CONFIG, config.to_yaml())
-        self.repository.config = config
+        config = RegistryConfig.from_data({**self.config.to_data(), "seal": None, **changes}, layout.CONFIG)
+        self.repository.write_config(config)
         return config
 
     @classmethod
     def open(cls, url: str) -> "Registry":
         return cls(Repository.open(url))
+
+    @staticmethod
+    def upgrade(url: str) -> UpgradeReport:
+        """Migrate the registry at ``url`` to this mreg's format (docs/security.md)."""
+        from mreg.upgrade import upgrade
+
+        return upgrade(url)
 
     def flush(self) -> None:
         """Persist what reads learned into the derived cache (call after a successful command)."""
@@ -185,7 +192,7 @@ class Registry:
         if at is not None:
             instant = clock.format_time(at)
             registered = [v for v, s in files.manifests.items() if (s.manifest.registered_at or "") <= instant]
-            prefix = takewhile(lambda s: s.event.time <= instant, files.events)  # a prefix of the chain
+            prefix = takewhile(lambda s: s.event.time <= instant, _lifecycle_events(files))  # a prefix of the chain
             state = lifecycle.fold(model, registered, (stored.event.as_changes() for stored in prefix))
         versions = {version: state.state_of(version).value for version in registered}
         return StatusView(
@@ -200,16 +207,38 @@ class Registry:
         if self.storage.exists(path):
             raise AlreadyExists(f"model {spec.id}", "edit it with 'mreg model update'")
         added_by, added_at = clock.stamp(by, at)
-        spec = spec.model_copy(update={"added_by": added_by, "added_at": added_at})
-        self.storage.create(path, spec.to_yaml())
+        data = spec.model_copy(update={"added_by": added_by, "added_at": added_at}).to_yaml()
+        self.storage.create(path, data)
+        self._record_spec(spec.id, data, "model added", by, at)
         return self.show_model(spec.id)
 
     def update_model(self, spec: ModelSpec) -> ModelView:
-        """Replace a model's identity, dependencies and baselines (versions and events are untouched)."""
+        """Replace a model's identity, dependencies and baselines, recorded by a model event
+        (versions are untouched). The event is written first and the head moved last, so a
+        kill in between leaves model.yaml old or new, both of which the chain explains."""
         current = self.repository.model_files(spec.id).spec
-        spec = spec.model_copy(update={"added_by": current.added_by, "added_at": current.added_at})
-        self.storage.replace(model_path(spec.id), spec.to_yaml())
+        data = spec.model_copy(update={"added_by": current.added_by, "added_at": current.added_at}).to_yaml()
+        self._record_spec(spec.id, data, "model updated",
+                          before_head=lambda: self.storage.replace(model_path(spec.id), data))
         return self.show_model(spec.id)
+
+    def _record_spec(
+        self, model: str, data: bytes, reason: str, by: str | None = None, at: datetime | None = None,
+        before_head: Callable[[], None] | None = None,
+    ) -> None:
+        """Append the model event recording model.yaml's digest (``data`` is what it holds)."""
+
+        def plan() -> Event:
+            files = self.repository.model_files(model)
+            heads.catch_up(self.storage, files)
+            actor, time = clock.stamp(by, at)
+            return Event(model=model, action="model", actor=actor, time=time,
+                         reason=reason, spec=digest_bytes(data), **events.next_links(files.head))
+
+        stored = events.append_planned(self.storage, model, plan)
+        if before_head is not None:
+            before_head()
+        heads.advance(self.storage, model, stored.event.seq, stored.digest)
 
     def register(
         self,
@@ -429,6 +458,10 @@ class Registry:
         with markers.registering(self.blobs.storage):  # evidence blobs are stored before the event names them
             for attempt in range(events.MAX_ATTEMPTS):
                 files = self.repository.model_files(model)
+                unfinished = chain.interrupted_update(files.spec_digest, files.events, files.head_record) if _beyond_head(files) else None
+                if unfinished is not None:
+                    raise ConcurrentUpdate(model, f"'mreg model update' was interrupted after event {unfinished.event.seq}; rerun it first")
+                heads.catch_up(self.storage, files)
                 try:
                     plan = plan_for(files)
                 except UsageError as refusal:
@@ -437,11 +470,9 @@ class Registry:
                     raise ConcurrentUpdate(model, f"another writer appended first, and now {refusal.message}") from None
                 store([*attached, *plan.evidence])
                 actor, time = clock.stamp(by, at)
-                if files.head and files.head.event.time > time:
-                    time = files.head.event.time
                 event = Event(
                     model=model, action=action, changes=[_change_record(files, change) for change in plan.changes],
-                    actor=actor, time=time, reason=reason, forced=forced,
+                    actor=actor, time=max(time, _newest_time(files)), reason=reason, forced=forced,
                     evidence=[proof.record for proof in [*attached, *plan.evidence]], archived_to=archived_to,
                     **events.next_links(files.head),
                 )
@@ -449,6 +480,7 @@ class Registry:
                     stored = events.append(self.storage, event)
                 except AlreadyExists:
                     continue
+                heads.advance(self.storage, model, stored.event.seq, stored.digest)
                 return EventResult(
                     model=model, seq=event.seq, action=event.action,
                     changes=[Move.of(change) for change in event.as_changes()], forced=event.forced,
@@ -716,6 +748,26 @@ def _ordered(refs: list[str]) -> list[str]:
 def _in_git_work_tree(directory: Path) -> bool:
     """Whether ``directory`` (or a parent) holds ``.git``, as git itself looks upward."""
     return any((folder / ".git").exists() for folder in (directory, *directory.parents))
+
+
+def _lifecycle_events(files: ModelFiles) -> list:
+    """The events that move versions (model events record model.yaml and move none)."""
+    return [stored for stored in files.events if stored.event.changes]
+
+
+def _beyond_head(files: ModelFiles) -> bool:
+    """Whether an event lies beyond the head record (a write was interrupted or is in flight)."""
+    return files.head is not None and (files.head_record.seq if files.head_record else 0) < files.head.event.seq
+
+
+def _newest_time(files: ModelFiles) -> str:
+    """The newest lifecycle event's time: a new one is never older (``status --at`` reads a
+    prefix of them by time); a model event's own time does not count (``model add`` may come
+    after the history an importer replays)."""
+    if files.head is not None and files.head.event.changes:
+        return files.head.event.time  # the usual case: no history parsed
+    moved = _lifecycle_events(files)
+    return moved[-1].event.time if moved else ""
 
 
 def _current(files: ModelFiles) -> tuple[str | None, str | None]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Callable
 
 from mreg import folding, layout
-from mreg.chain import Finding, history_findings
+from mreg.chain import Finding, Head, history_findings, model_findings
 from mreg.codec import digest_bytes, load_yaml
-from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNotFound, PathNotFound, RegistryNotFound, VersionNotFound
+from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNotFound, PathNotFound, RegistryNotFound, UsageError, VersionNotFound
 from mreg.events import Event, StoredEvent
 from mreg.lifecycle import ModelState
 from mreg.manifest import FORMAT_VERSION, ModelSpec, RegistryConfig, VersionManifest
@@ -29,10 +30,21 @@ from mreg.store.index import FileIndex, Parsed
 
 
 MANIFESTS = "manifests.1"  # the index's namespace for each model's manifest digests
+VOUCHED = "heads.1"  # the index's namespace for the digests a head/model.yaml check passed with
+
+
+READ_ATTEMPTS = 4  # listings of a model before a finding about its head or model.yaml refuses
+RETRY_SECONDS = 0.05
+LEGACY_FORMAT = 1  # before head records, model events and a sealed mreg.yaml
 
 
 class UnreadableFile(IntegrityError):
     """A registry file that does not parse within the codec's limits: damaged or planted."""
+
+
+class NeedsUpgrade(UsageError):
+    def __init__(self, url: str) -> None:
+        super().__init__(f"{url} is a registry of format {LEGACY_FORMAT}; run 'mreg upgrade' to migrate it to format {FORMAT_VERSION}")
 
 
 def load_stored(raw: bytes, path: str) -> Any:
@@ -99,6 +111,8 @@ class ModelFiles:
         self.spec, self.manifests = spec, manifests
         self._event_files, self._read_event = event_files, read_event
         self.folded = folding.Folded()
+        self.head_record: Head | None = None  # models/M/head.yaml (``mreg.heads``); ``head`` is the newest event
+        self.spec_digest = ""  # of model.yaml's bytes, as model events record it
         self.signature = ""  # changes whenever the spec, a manifest or the newest event does
 
     @functools.cached_property
@@ -135,6 +149,7 @@ class ModelFiles:
         manifests = dict(sorted({**self.manifests, version: stored}.items(), key=lambda item: natural_key(item[0])))
         files = ModelFiles(self.spec, manifests, self._event_files, self._read_event)
         files.folded = self.folded  # the signature stays empty: these files were never listed together
+        files.head_record, files.spec_digest = self.head_record, self.spec_digest
         return files
 
     def manifest(self, version: str) -> StoredManifest:
@@ -149,15 +164,25 @@ def _fingerprint(items: Iterable[tuple[str, Any]]) -> str:
     return hashlib.sha256("\n".join(f"{name}\0{value}" for name, value in items).encode()).hexdigest()
 
 
-def _read_config(storage: Storage, index: FileIndex, info: FileInfo | None, where: str) -> RegistryConfig:
-    """mreg.yaml, through the index where a stat tells it is unchanged (``info``: local disks)."""
+def _is_legacy(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("format") == LEGACY_FORMAT and "seal" not in data
+
+
+def _read_config(storage: Storage, index: FileIndex, info: FileInfo | None, where: str) -> Any:
+    """mreg.yaml's data, through the index where a stat tells it is unchanged (``info``: local
+    disks); read from the file, its seal is checked (a format-1 file has none) before the
+    index may learn it."""
     parsed = index.cached(layout.CONFIG, info) if info else None
     if parsed is None:
         raw = storage.read(layout.CONFIG)
-        parsed = Parsed(load_stored(raw, where), digest_bytes(raw))
+        data = load_stored(raw, where)
+        if _is_legacy(data):
+            return data
+        check_sealed(raw, layout.CONFIG)
+        parsed = Parsed(data, digest_bytes(raw))
         if info:
             index.learn(layout.CONFIG, info, parsed)
-    return RegistryConfig.from_data(parsed.data, where)
+    return parsed.data
 
 
 def _find_sources(every: dict[str, ModelFiles]) -> dict[str, tuple[str, Callable[[], list[dict]]]]:
@@ -183,9 +208,10 @@ def archive_locations(history: list[StoredEvent]) -> dict[str, str]:
 
 
 class Repository:
-    def __init__(self, storage: Storage, config: RegistryConfig, index: FileIndex | None = None) -> None:
+    def __init__(self, storage: Storage, config: RegistryConfig, index: FileIndex | None = None, legacy: bool = False) -> None:
         self.storage = storage
         self.config = config
+        self.legacy = legacy  # format 1, opened by mreg upgrade: no heads or model events to check yet
         self.blobs = BlobStore(self._blob_storage(config.blob_store))
         self._cache = index or FileIndex(storage, parse_stored)
 
@@ -206,13 +232,14 @@ class Repository:
         if storage.exists(layout.CONFIG):
             raise AlreadyExists(f"a registry at {url}")
         repository = cls(storage, config)  # opens the blob store first, so a bad URL writes nothing
-        storage.create(layout.CONFIG, config.to_yaml())
+        storage.create(layout.CONFIG, config.sealed().to_yaml())
         if is_local(storage.url) and not storage.exists(layout.GITIGNORE):
             storage.create(layout.GITIGNORE, layout.GITIGNORE_TEXT.encode())
         return repository
 
     @classmethod
-    def open(cls, url: str) -> "Repository":
+    def open(cls, url: str, upgrading: bool = False) -> "Repository":
+        """Open the registry at ``url``; one of an older format only for ``mreg upgrade``."""
         storage = open_storage(url)
         file_info = getattr(storage, "file_info", None)  # local: one stat says exists and unchanged
         try:
@@ -222,10 +249,20 @@ class Repository:
         if info is None and not storage.exists(layout.CONFIG):
             raise RegistryNotFound(url)
         index = FileIndex(storage, parse_stored)
-        config = _read_config(storage, index, info, f"{url}/{layout.CONFIG}")
+        data = _read_config(storage, index, info, f"{url}/{layout.CONFIG}")
+        if _is_legacy(data):
+            if not upgrading:
+                raise NeedsUpgrade(url)
+            return cls(storage, stored_document(RegistryConfig, {**data, "format": FORMAT_VERSION}, layout.CONFIG), index, legacy=True)
+        config = stored_document(RegistryConfig, data, layout.CONFIG)
         if config.format != FORMAT_VERSION:
-            raise InvalidManifest(layout.CONFIG, f"format {config.format} is not supported")
+            raise UnreadableFile(f"{layout.CONFIG}: format {config.format} is not one this mreg reads ({FORMAT_VERSION}); upgrade mreg")
         return cls(storage, config, index)
+
+    def write_config(self, config: RegistryConfig) -> None:
+        """Replace mreg.yaml, sealed (it is mutable, but only through mreg's commands)."""
+        self.storage.replace(layout.CONFIG, config.sealed().to_yaml())
+        self.config = config
 
     def flush(self) -> None:
         """Persist what reads learned into the derived cache (call after a successful command)."""
@@ -251,17 +288,35 @@ class Repository:
     # -- reading -----------------------------------------------------------------------
 
     def model_files(self, model: str, listing: dict[str, FileInfo] | None = None) -> ModelFiles:
-        """One model's files through the index, its history checked (``chain``) as far as the
-        kept fold does not vouch for it; ``listing`` saves the listing when the caller has it."""
+        """One model's files, parsed through the cache and checked (``mreg.chain``); ``listing``
+        saves the listing when the caller already has it.
+
+        A listing is not a snapshot: a writer may move the head or replace model.yaml between
+        the moment they were listed and read. So a finding about those two files is confirmed
+        by a fresh listing before it refuses the command; damage stays, a race does not."""
         check_name("model id", model)
-        if listing is None:
-            listing = self.storage.listing(layout.model_dir(model))
-            self._cache.load_model(model)
+        moving = {layout.head_path(model), layout.model_path(model)}
+        for attempt in range(READ_ATTEMPTS):
+            if listing is None:
+                listing = self.storage.listing(layout.model_dir(model))
+                self._cache.load_model(model)
+            files, findings = self._parse_model(model, listing)
+            if not findings:
+                return files
+            if not {finding.path for finding in findings} <= moving:
+                break
+            listing = None
+            time.sleep(RETRY_SECONDS * attempt)
+        raise TamperedFile(*findings[0])
+
+    def _parse_model(self, model: str, listing: dict[str, FileInfo]) -> tuple[ModelFiles, list[Finding]]:
         spec_path = layout.model_path(model)
         if spec_path not in listing:
             raise ModelNotFound(model, closest(model, self.model_ids()))
         parsed_spec = self._cache.get(spec_path, listing[spec_path])
         spec = stored_document(ModelSpec, parsed_spec.data, spec_path)
+        head_path = layout.head_path(model)
+        head_parsed = self._cache.get(head_path, listing[head_path]) if head_path in listing else None
         manifests: dict[str, StoredManifest] = {}
         event_files: dict[str, FileInfo] = {}
         for path, info in listing.items():
@@ -275,10 +330,30 @@ class Repository:
                 event_files[path] = info
         ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
         files = ModelFiles(spec, ordered, dict(sorted(event_files.items())), self._stored_event)
+        files.spec_digest = parsed_spec.digest
+        files.head_record = stored_document(Head, head_parsed.data, head_path) if head_parsed else None
         fingerprint = _fingerprint(item for item in listing.items() if "/events/" not in item[0])
-        files.folded = self._folded(files, self._manifest_digests(model, fingerprint, listing, files))
+        digests = self._manifest_digests(model, fingerprint, listing, files)
+        files.folded = self._folded(files, digests)
         files.signature = _fingerprint([("spec", parsed_spec.digest), ("files", fingerprint), ("head", files.folded.head)])
-        return files
+        return files, self._head_and_spec_findings(files, digests, head_parsed.digest if head_parsed else "")
+
+    def _head_and_spec_findings(self, files: ModelFiles, digests: dict[str, str], head_digest: str) -> list[Finding]:
+        """The head record and model.yaml against the events (``chain.model_findings``), on
+        every read: a kept fold vouches for the events, not for these two mutable files. The
+        verdict is kept under the digests of head.yaml, model.yaml and the newest event, so
+        a read whose three digests are unchanged compares three strings and parses nothing."""
+        if self.legacy:
+            return []
+        model = files.spec.id
+        key = _fingerprint([("head", head_digest), ("spec", files.spec_digest), ("newest", files.head.digest if files.head else "")])
+        kept = self._cache.kept(VOUCHED, model)
+        if kept is not None and kept[0] == key:
+            return []
+        findings = model_findings(model, files.spec_digest, digests, files.events, files.head_record)
+        if not findings:
+            self._cache.keep(VOUCHED, model, key, {})
+        return findings
 
     def _manifest_digests(self, model: str, fingerprint: str, listing: dict[str, FileInfo], files: ModelFiles) -> dict[str, str]:
         """Each version's manifest digest, every manifest's seal checked: kept in the index
@@ -380,9 +455,10 @@ class Repository:
         self._cache.forget_missing(set(present))
         self._cache.load_kept(folding.NAMESPACE)
         self._cache.load_kept(MANIFESTS)
+        self._cache.load_kept(VOUCHED)
         heads = [next(reversed(events)) for events in (
             [path for path in files if "/events/" in path] for files in grouped.values()) if events]
-        needed = [path for path in present if path.endswith(f"/{layout.SPEC}")] + heads
+        needed = [path for path in present if path.endswith((f"/{layout.SPEC}", f"/{layout.HEAD}"))] + heads
         self._cache.prefetch({path: present[path] for path in needed})
         return [self.model_files(model, files) for model, files in grouped.items() if layout.model_path(model) in files]
 

@@ -207,3 +207,11 @@ class TransferReport(Result):
     already_there: dict[str, int]  # manifests, events, blobs
     failed: list[dict[str, str]]  # {blob, error}
     behind: list[str]  # models whose destination has events the source lacks (fetch them)
+
+
+class UpgradeReport(Result):
+    """What ``mreg upgrade`` did: the format reached and the models given a head and a model event."""
+
+    format: int
+    upgraded: bool  # False: the registry was of this format already
+    models: list[str] = []

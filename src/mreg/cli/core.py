@@ -340,6 +340,23 @@ def gc(
 
 
 @command(app)
+def upgrade(as_json: bool = JSON) -> None:
+    """Migrate a registry of an older format (1) to this mreg's: head records, model events, a sealed mreg.yaml.
+
+    Other commands refuse an old registry until it is upgraded. Example: mreg upgrade
+    """
+    from mreg.registry import Registry
+
+    report = Registry.upgrade(session.registry_url())
+    if as_json:
+        output.emit_json(report.to_json_data())
+    elif report.upgraded:
+        output.line(f"upgraded to format {report.format}: {len(report.models)} models recorded")
+    else:
+        output.line(f"already format {report.format}; nothing to do")
+
+
+@command(app)
 def reindex(as_json: bool = JSON) -> None:
     """Rebuild the derived index (.cache/index.sqlite) from the registry's files; never needed for correctness.
 

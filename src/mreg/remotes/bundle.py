@@ -24,7 +24,7 @@ from mreg.codec import dump_yaml, load_yaml
 from mreg.errors import CorruptObject, IntegrityError, UsageError
 from mreg.events import Event, StoredEvent
 from mreg.remotes.plan import ModelSide, Plan
-from mreg.remotes.sides import Side, moves_of
+from mreg.remotes.sides import Side, moves_of, specs_of
 from mreg.store.blobs import CHUNK, digest_bytes, digest_of_path, object_path
 from mreg.store.storage import check_path
 
@@ -189,7 +189,8 @@ class BundleSide:
         entry = self.toc["models"].get(model)
         if entry is None:
             return None
-        return ModelSide(entry["spec"], dict(entry["versions"]), tuple(entry["events"]), moves_of(self._history(model)))
+        history = self._history(model)
+        return ModelSide(entry["spec"], dict(entry["versions"]), tuple(entry["events"]), moves_of(history), specs_of(history))
 
     def read(self, path: str) -> bytes:
         return b"".join(self._chunks(path))

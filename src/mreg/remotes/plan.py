@@ -57,6 +57,7 @@ class ModelSide:
     manifests: Mapping[str, str]
     events: tuple[str, ...]
     moves: tuple[frozenset[str], ...] = ()  # per event, the versions it names (source side only)
+    specs: tuple[str | None, ...] = ()  # per event, the model.yaml digest a model event records
 
 
 @dataclass(frozen=True)
@@ -118,20 +119,35 @@ def plan_model(model: str, source: ModelSide, destination: ModelSide | None, ver
         if not moved <= available:
             break
         events.append(index + 1)
-    complete = len(there.events) + len(events) == len(source.events)
+    events = _through_newest_spec(source, events)
     spec_differs = destination is not None and there.spec != source.spec
     if spec_differs and len(there.events) == len(source.events):
         raise SpecConflict(model)
     return ModelPlan(
         model=model,
         create_spec=destination is None,
-        replace_spec=spec_differs and complete and bool(events),
+        replace_spec=spec_differs and any(_records_spec(source, seq) for seq in events),
         versions=tuple(to_copy),
         events=tuple(events),
         present_versions=present,
         present_events=min(len(there.events), len(source.events)),
         behind=len(there.events) > len(source.events),
     )
+
+
+def _records_spec(side: ModelSide, seq: int) -> bool:
+    return seq <= len(side.specs) and side.specs[seq - 1] is not None
+
+
+def _through_newest_spec(source: ModelSide, events: list[int]) -> list[int]:
+    """Copied events may include model events only up to the source's newest one, since the
+    only model.yaml a transfer can write is the source's current one: a copy stopping between
+    two model events stops before the first instead."""
+    newest = max((seq for seq in range(1, len(source.specs) + 1) if _records_spec(source, seq)), default=0)
+    if not events or events[-1] >= newest:
+        return events
+    first = next((seq for seq in events if _records_spec(source, seq)), None)
+    return events if first is None else [seq for seq in events if seq < first]
 
 
 def plan_blobs(needed: Iterable[str], present: set[str]) -> tuple[tuple[str, ...], int]:

@@ -15,7 +15,6 @@ from mreg.errors import ModelNotFound
 from mreg.events import StoredEvent
 from mreg.remotes.plan import ModelSide
 from mreg.repository import archive_locations
-from mreg.store.blobs import digest_bytes
 
 if TYPE_CHECKING:
     from mreg.repository import Repository
@@ -42,6 +41,10 @@ class Side(Protocol):
 
 def moves_of(history: list[StoredEvent]) -> tuple[frozenset[str], ...]:
     return tuple(frozenset(record.version for record in stored.event.changes) for stored in history)
+
+
+def specs_of(history: list[StoredEvent]) -> tuple[str | None, ...]:
+    return tuple(stored.event.spec for stored in history)
 
 
 def archived_versions(history: list[StoredEvent]) -> set[str]:
@@ -72,10 +75,11 @@ class RegistrySide:
         except ModelNotFound:
             return None
         return ModelSide(
-            spec=digest_bytes(self.read(f"models/{model}/model.yaml")),
+            spec=files.spec_digest,
             manifests={version: stored.digest for version, stored in files.manifests.items()},
             events=tuple(stored.digest for stored in files.events),
             moves=moves_of(files.events),
+            specs=specs_of(files.events),
         )
 
     def read(self, path: str) -> bytes:

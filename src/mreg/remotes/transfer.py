@@ -1,4 +1,6 @@
-"""Carry out a transfer plan: blobs, then model.yaml, manifests, events and head.
+"""Carry out a transfer plan: blobs, then a new model's model.yaml, manifests, then each event
+followed by the head naming it (a changed model.yaml is replaced after the newest model
+event is created and before the head names it, as ``model update`` does).
 
 That order is the store's own write order, so the destination is valid at every instant:
 a kill mid-transfer leaves at most unreferenced blobs or a shorter (still fast-forward)
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+from mreg import heads
 from mreg.errors import AlreadyExists, ConcurrentUpdate, CorruptObject, ModelNotFound, MregError, VersionNotFound
 from mreg.events import event_path
 from mreg.names import parse_ref
@@ -156,12 +159,16 @@ def _copy_model(source: Side, destination: RegistrySide, plan: ModelPlan) -> Non
         path = f"{versions_dir}/{version}.yaml"
         _create_checked(destination, path, _source_bytes(source, path, side.manifests[version], model),
                         lambda: VersionConflict(model, version))
+    newest_spec = max((seq for seq in plan.events if side.specs[seq - 1]), default=None)
+    if plan.events and plan.events[0] > 1:  # the destination's newest event, named before one is added past it
+        heads.advance(destination.repository.storage, model, plan.events[0] - 1, side.events[plan.events[0] - 2])
     for seq in plan.events:
         path = event_path(model, seq)
         _create_checked(destination, path, _source_bytes(source, path, side.events[seq - 1], model),
                         lambda: Diverged(model, seq))
-    if plan.replace_spec:
-        destination.repository.storage.replace(spec_path, _source_bytes(source, spec_path, side.spec, model))
+        if plan.replace_spec and seq == newest_spec:  # after its event, before the head names it
+            destination.repository.storage.replace(spec_path, _source_bytes(source, spec_path, side.spec, model))
+        heads.advance(destination.repository.storage, model, seq, side.events[seq - 1])
 
 
 def execute(source: Side, destination: RegistrySide, plan: Plan, dry_run: bool = False,

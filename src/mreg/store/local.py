@@ -16,7 +16,9 @@ becomes ``SystemRefused`` with the path and what was being done (a full disk, a 
 from __future__ import annotations
 
 import errno
+import fcntl
 import functools
+import hashlib
 import os
 import stat
 import sys
@@ -322,6 +324,28 @@ class LocalStorage:
             finally:
                 temp.unlink(missing_ok=True)
             _fsync_dir(final.parent)
+
+    def read_tagged(self, path: str) -> tuple[bytes, str] | None:
+        try:
+            data = self.read(path)
+        except PathNotFound:
+            return None
+        return data, hashlib.sha256(data).hexdigest()
+
+    def swap(self, path: str, tag: str | None, data: bytes) -> bool:
+        """Under an exclusive lock on ``.tmp/locks/``: compare, then rename into place."""
+        lock = self.path_of(f"{LOCKS_DIR}/{path.replace('/', '%')}.lock")
+        with os_errors("locking", lock):
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(lock, "ab")
+        with handle:
+            with os_errors("locking", lock):
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            current = self.read_tagged(path)
+            if (current[1] if current else None) != tag:
+                return False
+            self.replace(path, data)
+            return True
 
     def delete(self, path: str) -> None:
         target = self.path_of(path)

@@ -327,6 +327,37 @@ class S3Storage:
         with self.translating(path, missing=StoreUnavailable):
             self.fs.pipe_file(self.full(path), data)
 
+    def read_tagged(self, path: str) -> tuple[bytes, str] | None:
+        """One GET: the body and the ETag of exactly that body."""
+        from fsspec.asyn import sync
+
+        async def get() -> tuple[bytes, str]:
+            response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self.key(path))
+            async with response["Body"] as stream:
+                return await stream.read(), response["ETag"]
+
+        with self.translating(path, missing=None):
+            try:
+                return sync(self.fs.loop, get)
+            except FileNotFoundError:
+                return None
+
+    def swap(self, path: str, tag: str | None, data: bytes) -> bool:
+        """One conditional PUT: ``If-Match: <ETag>``, or ``If-None-Match: *`` for a new key."""
+        condition = {"IfNoneMatch": "*"} if tag is None else {"IfMatch": tag}
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                with self.translating(path, missing=StoreUnavailable):
+                    self.fs.call_s3("put_object", Bucket=self.bucket, Key=self.key(path), Body=data, **condition)
+                return True
+            except OSError as exc:
+                if is_precondition_failed(exc):
+                    return False
+                if not is_conditional_conflict(exc):
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise ConcurrentUpdate(path, "the server kept reporting conflicting conditional writes")
+
     def delete(self, path: str) -> None:
         with self.translating(path, missing=None):
             try:

@@ -48,6 +48,14 @@ class Storage(Protocol):
 
     def delete(self, path: str) -> None: ...
 
+    def read_tagged(self, path: str) -> tuple[bytes, str] | None:
+        """The bytes of ``path`` and a tag naming exactly them (for ``swap``); None if absent."""
+
+    def swap(self, path: str, tag: str | None, data: bytes) -> bool:
+        """Compare-and-swap: replace ``path`` with ``data`` only if it still holds what ``tag``
+        (from ``read_tagged``) named, or, with ``tag`` None, only if it does not exist. False
+        when another writer got there first. How git updates a ref."""
+
     def listing(self, prefix: str) -> dict[str, FileInfo]:
         """Every file below ``prefix``, recursively, keyed by path relative to the root."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import mreg
-from conftest import Cli, add_model, snapshot, stored_bytes, write
+from conftest import Cli, add_model, resealed, snapshot, stored_bytes, write
 from mreg.lifecycle import State
 from mreg.store import open_storage
 from mreg.store.blobs import object_path
@@ -208,8 +208,9 @@ def test_the_policy_can_drop_the_judgement_or_ask_for_it_elsewhere(canary, regis
     ({"max_age": "1w"}, "is not a duration like 7d"),
 ])
 def test_a_policy_the_table_does_not_support_is_a_config_error(canary, registry_url, policy, expected):
-    config = open_storage(registry_url).read("mreg.yaml").decode()
-    open_storage(registry_url).replace("mreg.yaml", (config + "policy:\n  evidence: " + json.dumps(policy) + "\n").encode())
+    config = open_storage(registry_url).read("mreg.yaml")
+    edited = config + b"policy:\n  evidence: " + json.dumps(policy).encode() + b"\n"
+    open_storage(registry_url).replace("mreg.yaml", resealed(edited))
     message = refused(canary, registry_url, "promote", "M@v2", "--to", "production")
     assert "mreg.yaml" in message and expected in message
 
@@ -239,16 +240,16 @@ def test_the_evidence_is_stored_once_even_when_a_lost_race_is_replanned(canary, 
     registry = mreg.open(registry_url)
     judged = canary.judged("M@v2")
     rival = mreg.open(registry_url)
-    create, writes, pending = registry.storage.create, [], [lambda: rival.promote("M@v5", State.CANARY)]
+    create, writes, pending, rivals = registry.storage.create, [], [lambda: rival.promote("M@v5", State.CANARY)], []
 
-    def create_after_rival(path: str, data: bytes) -> None:
+    def create_after_rival(path: str, data: bytes):
         if pending:
-            pending.pop()()
-        create(path, data)
+            rivals.append(pending.pop()())
+        return create(path, data)
 
     put = registry.blobs.put_bytes
     monkeypatch.setattr(registry.storage, "create", create_after_rival)
     monkeypatch.setattr(registry.blobs, "put_bytes", lambda data: writes.append(data) or put(data))
     result = registry.promote("M@v2", State.PRODUCTION, evidence_file=judged)
-    assert result.seq == 11  # the rival took 10; the plan still held and was made again
+    assert result.seq == rivals[0].seq + 1  # the rival took the next seq; the plan still held and was made again
     assert len(writes) == 2  # the judge report and the gate report, each stored once

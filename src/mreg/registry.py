@@ -104,6 +104,11 @@ class Registry:
 
         return upgrade(url)
 
+    @staticmethod
+    def seal_config(url: str) -> tuple[RegistryConfig, bool]:
+        """Accept a reviewed hand edit of mreg.yaml (its policy, say): check it, then seal it."""
+        return Repository.seal_config(url)
+
     def flush(self) -> None:
         """Persist what reads learned into the derived cache (call after a successful command)."""
         self.repository.flush()

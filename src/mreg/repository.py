@@ -23,7 +23,7 @@ from mreg.events import Event, StoredEvent
 from mreg.lifecycle import ModelState
 from mreg.manifest import FORMAT_VERSION, ModelSpec, RegistryConfig, VersionManifest
 from mreg.names import check_name, closest, natural_key
-from mreg.seals import TamperedFile, check_sealed
+from mreg.seals import TamperedFile, check_sealed, seal_problem
 from mreg.store import FileInfo, Storage, is_local, open_storage
 from mreg.store.blobs import BlobStore
 from mreg.store.index import FileIndex, Parsed
@@ -33,8 +33,8 @@ MANIFESTS = "manifests.1"  # the index's namespace for each model's manifest dig
 VOUCHED = "heads.1"  # the index's namespace for the digests a head/model.yaml check passed with
 
 
-READ_ATTEMPTS = 4  # listings of a model before a finding about its head or model.yaml refuses
-RETRY_SECONDS = 0.05
+READ_ATTEMPTS = 8  # listings of a model before a finding about its head or model.yaml refuses
+RETRY_SECONDS = 0.02  # doubled after each attempt: ~2.5 s in all, paid only while a writer races
 LEGACY_FORMAT = 1  # before head records, model events and a sealed mreg.yaml
 
 
@@ -178,7 +178,9 @@ def _read_config(storage: Storage, index: FileIndex, info: FileInfo | None, wher
         data = load_stored(raw, where)
         if _is_legacy(data):
             return data
-        check_sealed(raw, layout.CONFIG)
+        problem = seal_problem(raw)
+        if problem:
+            raise TamperedFile(layout.CONFIG, f"{problem} (if you changed it on purpose, 'mreg config seal' checks and seals it)")
         parsed = Parsed(data, digest_bytes(raw))
         if info:
             index.learn(layout.CONFIG, info, parsed)
@@ -253,11 +255,32 @@ class Repository:
         if _is_legacy(data):
             if not upgrading:
                 raise NeedsUpgrade(url)
-            return cls(storage, stored_document(RegistryConfig, {**data, "format": FORMAT_VERSION}, layout.CONFIG), index, legacy=True)
-        config = stored_document(RegistryConfig, data, layout.CONFIG)
+            return cls(storage, RegistryConfig.from_data({**data, "format": FORMAT_VERSION}, layout.CONFIG), index, legacy=True)
+        config = RegistryConfig.from_data(data, layout.CONFIG)  # sealed but invalid: a policy to fix (2), not damage
         if config.format != FORMAT_VERSION:
             raise UnreadableFile(f"{layout.CONFIG}: format {config.format} is not one this mreg reads ({FORMAT_VERSION}); upgrade mreg")
         return cls(storage, config, index)
+
+    @staticmethod
+    def seal_config(url: str) -> tuple[RegistryConfig, bool]:
+        """Check mreg.yaml as a person edited it (schema, policy against the lifecycle table,
+        format) and seal it; returns the config and whether it had to be sealed. The file is
+        rewritten in canonical form, so comments do not survive."""
+        storage = open_storage(url)
+        try:
+            raw = storage.read(layout.CONFIG)
+        except PathNotFound:
+            raise RegistryNotFound(url) from None
+        data = load_stored(raw, layout.CONFIG)
+        if _is_legacy(data):
+            raise NeedsUpgrade(url)
+        config = RegistryConfig.from_data(data, layout.CONFIG)
+        if config.format != FORMAT_VERSION:
+            raise UsageError(f"{layout.CONFIG}: format {config.format} is set by 'mreg upgrade' only; put back format: {FORMAT_VERSION}")
+        if seal_problem(raw) is None:
+            return config, False
+        storage.replace(layout.CONFIG, config.sealed().to_yaml())
+        return config, True
 
     def write_config(self, config: RegistryConfig) -> None:
         """Replace mreg.yaml, sealed (it is mutable, but only through mreg's commands)."""
@@ -306,7 +329,7 @@ class Repository:
             if not {finding.path for finding in findings} <= moving:
                 break
             listing = None
-            time.sleep(RETRY_SECONDS * attempt)
+            time.sleep(RETRY_SECONDS * 2 ** attempt)
         raise TamperedFile(*findings[0])
 
     def _parse_model(self, model: str, listing: dict[str, FileInfo]) -> tuple[ModelFiles, list[Finding]]:

@@ -18,6 +18,8 @@ JSON = typer.Option(False, "--json", help="Print JSON (stable keys, see README) 
 
 model_app = typer.Typer(help="Add or update a model's identity, dependencies and baselines.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+config_app = typer.Typer(help="The registry's own settings in mreg.yaml (policy, blob store, remotes).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 
 @command(app)
@@ -354,6 +356,23 @@ def upgrade(as_json: bool = JSON) -> None:
         output.line(f"upgraded to format {report.format}: {len(report.models)} models recorded")
     else:
         output.line(f"already format {report.format}; nothing to do")
+
+
+@command(config_app, "seal")
+def config_seal(as_json: bool = JSON) -> None:
+    """Accept a hand edit of mreg.yaml (a policy change reviewed in a pull request): check it, then seal it.
+
+    Every other command refuses an mreg.yaml whose seal does not hold (exit 5), so a flipped byte is
+    never obeyed. This one checks the file as a whole (exit 2 naming the field) and rewrites it in
+    canonical form with a new seal; comments are not kept. Example: mreg config seal
+    """
+    from mreg.registry import Registry
+
+    config, sealed = Registry.seal_config(session.registry_url())
+    if as_json:
+        output.emit_json({"sealed": sealed, "config": config.to_data()})
+    else:
+        output.line("mreg.yaml checked and sealed" if sealed else "mreg.yaml is sealed already; nothing to do")
 
 
 @command(app)

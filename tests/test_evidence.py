@@ -11,6 +11,7 @@ import pytest
 
 import mreg
 from conftest import Cli, add_model, resealed, snapshot, stored_bytes, write
+from mreg.codec import digest_bytes
 from mreg.lifecycle import State
 from mreg.store import open_storage
 from mreg.store.blobs import object_path
@@ -223,6 +224,41 @@ def test_verify_reports_a_deleted_evidence_blob(canary, registry_url):
     outcome = canary("verify")
     assert outcome.exit_code == 5
     assert f"{object_path(digest)}: missing evidence blob (judge) of models/M/events/" in outcome.stdout
+
+
+def _promoted_with_judgement(canary) -> tuple[dict, str]:
+    judged = canary.judged("M@v2", env=at(0))
+    result = json.loads(canary.ok("promote", "M@v2", "--to", "production", "--evidence", judged, "--json", env=at(60)))
+    [judge] = [proof for proof in result["evidence"] if proof["kind"] == "judge"]
+    return result, judge["digest"]
+
+
+def test_plain_verify_reads_each_judge_report_and_reports_a_swapped_one(canary, registry_url):
+    _, digest = _promoted_with_judgement(canary)
+    other = Path(canary.judged("M@v5", env=at(0))).read_bytes()  # sealed, intact, for another version
+    open_storage(registry_url).replace(object_path(digest), other)
+    outcome = canary("verify")  # not --deep: evidence is read and checked on every verify
+    assert outcome.exit_code == 5
+    assert f"{object_path(digest)}: evidence (judge) of models/M/events/" in outcome.stdout
+    assert "is corrupt: it hashes to" in outcome.stdout
+
+
+def test_verify_reports_an_event_rewritten_to_name_a_report_for_another_version(canary, registry_url):
+    """Whoever recomputes the event's seal and the head can make the chain hold; the judge report
+    it names must still be about the version the event moves."""
+    result, digest = _promoted_with_judgement(canary)
+    storage, registry = open_storage(registry_url), mreg.open(registry_url)
+    other = registry.blobs.put_bytes(Path(canary.judged("M@v5", env=at(0))).read_bytes()).digest
+    event_path = f"models/M/events/{result['seq']:08d}.yaml"
+    old_event = storage.read(event_path)
+    new_event = resealed(old_event.replace(digest.encode(), other.encode()))
+    storage.replace(event_path, new_event)
+    head = storage.read("models/M/head.yaml")
+    storage.replace("models/M/head.yaml", head.replace(digest_bytes(old_event).encode(), digest_bytes(new_event).encode()))
+
+    outcome = canary("verify")
+    assert outcome.exit_code == 5
+    assert f"{object_path(other)}: evidence (judge) of {event_path} is a judge-report for M@v5, which the event does not move" in outcome.stdout
 
 
 def test_a_refused_monitor_stores_nothing_not_even_its_metrics_file(cli, registry_url, tmp_path):

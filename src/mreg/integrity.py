@@ -76,7 +76,7 @@ class _Checker:
         for version, (manifest, _) in manifests.items():
             self.blobs_of(manifest, archived.get(version))
         for stored in history:
-            self.evidence_of(stored)
+            self.evidence_of(stored, digests)
 
     def manifest(self, model: str, path: str):
         self.counts["versions"] += 1
@@ -101,11 +101,40 @@ class _Checker:
             return blobs
         return None if archived else self.on_remote(digest)
 
-    def evidence_of(self, stored: StoredEvent) -> None:
-        """Every evidence blob an event names exists (the proof a gated promotion rests on)."""
+    def evidence_of(self, stored: StoredEvent, manifests: dict[str, str]) -> None:
+        """Every evidence blob an event names exists (the proof a gated promotion rests on),
+        and each judge or gate report held here is bound to a version the event is about."""
         for proof in stored.event.evidence:
-            if proof.digest and self.holder(self.repository.blobs, proof.digest, archived=False) is None:
+            if not proof.digest:
+                continue
+            holder = self.holder(self.repository.blobs, proof.digest, archived=False)
+            if holder is None:
                 self.fail(object_path(proof.digest), f"missing evidence blob ({proof.kind}) of {stored.path}")
+            elif holder is self.repository.blobs and (proof.kind == "judge" or proof.kind.startswith("gate:")):
+                try:
+                    why = self.unbound(holder.read(proof.digest), stored.event, manifests)
+                except CorruptObject as exc:
+                    why = f"is corrupt: it hashes to {exc.actual}"
+                if why:
+                    self.fail(object_path(proof.digest), f"evidence ({proof.kind}) of {stored.path} {why}")
+
+    @staticmethod
+    def unbound(raw: bytes, event: Event, manifests: dict[str, str]) -> str | None:
+        """Why a stored report does not prove what its event claims, or None: it must be an
+        intact mreg evidence document for this model's version as stored, and for a version the
+        event moves (a health check that moved nothing judged the serving version)."""
+        from mreg import evidence
+
+        try:
+            document = evidence.parse(raw, "it", f"{event.model}@?")
+        except MregError as exc:
+            return f"is not an intact evidence document ({exc.message})"
+        moved = {change.version for change in event.changes}
+        if document.model != event.model or (moved and document.version not in moved):
+            return f"is a {document.kind} for {document.ref}, which the event does not move"
+        if manifests.get(document.version) != document.manifest:
+            return f"judged a manifest of {document.ref} with digest {document.manifest}, not the one stored"
+        return None
 
     def blobs_of(self, manifest: VersionManifest, archive_url: str | None) -> None:
         """Every blob of the version exists here or on a remote (a clone holds none until pulled)."""

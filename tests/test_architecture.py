@@ -106,3 +106,20 @@ def test_the_cli_prints_json_only_through_results():
     """One JSON path: ``--json`` is ``Result.to_json_data()``, never a dump of the CLI's own."""
     offenders = [name for name in MODULES if name.startswith("mreg.cli") and "model_dump" in MODULES[name].read_text()]
     assert offenders == []
+
+
+def _third_party_imports(name: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_nothing_imports_click_only_typer():
+    """Typer bundles its own Click; importing the standalone one beside it broke GTO's CLI
+    (and costs a second Click's import time on every completion)."""
+    offenders = sorted(name for name in MODULES if "click" in _third_party_imports(name))
+    assert not offenders, f"import typer, never click: {offenders}"

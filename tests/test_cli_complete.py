@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 
 from conftest import EXAMPLE, REPO
+from mreg.cli.complete import _shell_words
 
 pytestmark = pytest.mark.local_only
 
@@ -56,6 +58,15 @@ def test_promote_offers_only_the_states_the_version_can_reach_from_where_it_is(s
     assert complete("mreg promote M@v4 --to ", staged) == ["production"]
     assert complete("mreg promote M@v4 --to c", staged) == []
     assert complete("mreg promote MDL-REC@v12.4 --to ") == []  # production moves on by monitor, deprecate, rollback
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1), max_size=6))
+def test_the_words_of_a_typed_line_are_the_words_the_shell_quoted(words):
+    import shlex
+
+    line = shlex.join(words)
+    assert _shell_words(line) == words
+    assert _shell_words(line + " '" + "half") == [*words, "half"]  # an open quote: the word being typed
 
 
 def test_states_complete_from_the_transition_table_when_no_version_is_named():

@@ -7,13 +7,26 @@ Completion must never fail loudly: with no registry in reach it offers nothing.
 from __future__ import annotations
 
 import os
+import shlex
 
 import typer
-from click.shell_completion import split_arg_string
 
 from mreg.errors import MregError
 from mreg.lifecycle import ModelState, State, plan_promote
 from mreg.names import parse_ref
+
+
+def _shell_words(line: str) -> list[str]:
+    """The words of a command line being typed, as the shell will split them; an unclosed
+    quote still ends the last word, since the user is in the middle of typing it."""
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split, lexer.commenters = True, ""
+    words = []
+    try:
+        words.extend(lexer)
+    except ValueError:  # "No closing quotation": keep what was typed of the open word
+        words.append(lexer.token)
+    return words
 
 
 def _registry():
@@ -85,7 +98,7 @@ def _words_before_cursor() -> list[str]:
     bash ``COMP_WORDS``/``COMP_CWORD``, zsh and fish ``_TYPER_COMPLETE_ARGS``."""
     if "_TYPER_COMPLETE_ARGS" in os.environ:
         line = os.environ["_TYPER_COMPLETE_ARGS"]
-        words = split_arg_string(line)
+        words = _shell_words(line)
         return words if line.endswith(" ") else words[:-1]
-    words = split_arg_string(os.environ.get("COMP_WORDS", ""))
+    words = _shell_words(os.environ.get("COMP_WORDS", ""))
     return words[:int(os.environ.get("COMP_CWORD", len(words)))]

@@ -55,7 +55,7 @@ READS = [
 
 def test_every_read_command_is_covered_here():
     reads = {path for path, command in ALL if any(param.name == "as_json" for param in command.params)}
-    writes = {"init", "upgrade", "model", "register", "pull", "promote", "rollback", "deprecate", "archive", "monitor", "judge",
+    writes = {"init", "upgrade", "config", "model", "register", "pull", "promote", "rollback", "deprecate", "archive", "monitor", "judge",
               "push", "fetch", "clone", "import", "bundle"}
     paths = {path for path, _ in ALL}
     covered = {next(tuple(args[:n]) for n in (2, 1) if tuple(args[:n]) in paths) for args in READS}

@@ -42,7 +42,7 @@ Parameter = Scalar | list[Scalar]
 class Document(BaseModel):
     """Strict base: unknown fields rejected, instances immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
     ALWAYS_WRITTEN: ClassVar[tuple[str, ...]] = ("schema_version",)
 
     def to_data(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from mreg.manifest import Document, Evidence, ModelSpec, VersionManifest
 class Result(BaseModel):
     """The base of every result: immutable, and one way to JSON (``--json`` prints this)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     def to_json_data(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -78,3 +78,17 @@ def test_derived_and_temporary_files_are_ignored_by_git(repo):
     cli.ok("models")
     assert (repo / "registry" / ".cache").exists()
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_two_branches_updating_the_same_model_yaml_conflict_in_git(repo, tmp_path):
+    """model update is an event recording model.yaml's digest, so parallel updates collide on
+    the event's name and the head as state changes do, never merging into a model.yaml that
+    no event recorded."""
+    alice = write(tmp_path / "alice.yaml", "id: M1\nname: Alice's name\n")
+    bob = write(tmp_path / "bob.yaml", "id: M1\nname: Bob's name\n")
+    on_branch(repo, "alice", ["model", "update", "M1", "-f", str(alice)])
+    on_branch(repo, "bob", ["model", "update", "M1", "-f", str(bob)])
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-edit", "alice")
+    out = git(repo, "merge", "--no-edit", "bob")
+    assert "CONFLICT" in out and "events/00000002.yaml" in out and "head.yaml" in out and "model.yaml" in out, out

@@ -247,18 +247,33 @@ def test_verify_reports_an_event_rewritten_to_name_a_report_for_another_version(
     """Whoever recomputes the event's seal and the head can make the chain hold; the judge report
     it names must still be about the version the event moves."""
     result, digest = _promoted_with_judgement(canary)
+    other, event_path = _rewrite_evidence(registry_url, result["seq"], digest, Path(canary.judged("M@v5", env=at(0))).read_bytes())
+    outcome = canary("verify")
+    assert outcome.exit_code == 5
+    assert f"{object_path(other)}: evidence (judge) of {event_path} is a judge-report for M@v5, which the event does not move" in outcome.stdout
+
+
+def test_only_history_an_upgrade_took_over_may_name_an_unbound_report(canary, registry_url):
+    """A report without ``kind`` predates bound reports: accepted before a model's first model
+    event (format-1 history), never after it."""
+    result, digest = _promoted_with_judgement(canary)
+    other, event_path = _rewrite_evidence(registry_url, result["seq"], digest, b'{"verdict": "Pass"}')
+    outcome = canary("verify")
+    assert outcome.exit_code == 5
+    assert f"{object_path(other)}: evidence (judge) of {event_path} is not an intact evidence document" in outcome.stdout
+
+
+def _rewrite_evidence(registry_url: str, seq: int, digest: str, report: bytes) -> tuple[str, str]:
+    """Make event ``seq`` name ``report`` instead of ``digest``, its seal and the head recomputed."""
     storage, registry = open_storage(registry_url), mreg.open(registry_url)
-    other = registry.blobs.put_bytes(Path(canary.judged("M@v5", env=at(0))).read_bytes()).digest
-    event_path = f"models/M/events/{result['seq']:08d}.yaml"
+    other = registry.blobs.put_bytes(report).digest
+    event_path = f"models/M/events/{seq:08d}.yaml"
     old_event = storage.read(event_path)
     new_event = resealed(old_event.replace(digest.encode(), other.encode()))
     storage.replace(event_path, new_event)
     head = storage.read("models/M/head.yaml")
     storage.replace("models/M/head.yaml", head.replace(digest_bytes(old_event).encode(), digest_bytes(new_event).encode()))
-
-    outcome = canary("verify")
-    assert outcome.exit_code == 5
-    assert f"{object_path(other)}: evidence (judge) of {event_path} is a judge-report for M@v5, which the event does not move" in outcome.stdout
+    return other, event_path
 
 
 def test_a_refused_monitor_stores_nothing_not_even_its_metrics_file(cli, registry_url, tmp_path):

@@ -9,7 +9,7 @@ a missing blob, and with ``deep`` a blob whose bytes do not hash to its name.
 from __future__ import annotations
 
 import time
-from mreg.codec import digest_bytes
+from mreg.codec import digest_bytes, load_json
 from mreg.errors import CorruptObject, MregError
 from mreg.chain import Head, model_findings
 from mreg.events import Event, StoredEvent
@@ -75,8 +75,9 @@ class _Checker:
         archived = archive_locations(history)
         for version, (manifest, _) in manifests.items():
             self.blobs_of(manifest, archived.get(version))
+        upgraded_from = min((stored.event.seq for stored in history if stored.event.spec), default=0)
         for stored in history:
-            self.evidence_of(stored, digests)
+            self.evidence_of(stored, digests, format_1=stored.event.seq < upgraded_from)
 
     def manifest(self, model: str, path: str):
         self.counts["versions"] += 1
@@ -101,9 +102,11 @@ class _Checker:
             return blobs
         return None if archived else self.on_remote(digest)
 
-    def evidence_of(self, stored: StoredEvent, manifests: dict[str, str]) -> None:
+    def evidence_of(self, stored: StoredEvent, manifests: dict[str, str], format_1: bool) -> None:
         """Every evidence blob an event names exists (the proof a gated promotion rests on),
-        and each judge or gate report held here is bound to a version the event is about."""
+        and each judge or gate report held here is bound to a version the event is about.
+        ``format_1``: history from before the model's first model event, which ``mreg upgrade``
+        took over; reports written then may predate bound documents (no ``kind``)."""
         for proof in stored.event.evidence:
             if not proof.digest:
                 continue
@@ -112,9 +115,11 @@ class _Checker:
                 self.fail(object_path(proof.digest), f"missing evidence blob ({proof.kind}) of {stored.path}")
             elif holder is self.repository.blobs and (proof.kind == "judge" or proof.kind.startswith("gate:")):
                 try:
-                    why = self.unbound(holder.read(proof.digest), stored.event, manifests)
+                    raw = holder.read(proof.digest)
                 except CorruptObject as exc:
                     why = f"is corrupt: it hashes to {exc.actual}"
+                else:
+                    why = None if format_1 and _unbound_era(raw) else self.unbound(raw, stored.event, manifests)
                 if why:
                     self.fail(object_path(proof.digest), f"evidence ({proof.kind}) of {stored.path} {why}")
 
@@ -159,6 +164,15 @@ class _Checker:
                 for entry in entries:
                     if self.holder(blobs, entry["digest"], bool(archive_url)) is None:
                         self.fail(object_path(entry["digest"]), f"missing blob of {manifest.ref} {artifact.path}/{entry['path']}{nowhere}")
+
+
+def _unbound_era(raw: bytes) -> bool:
+    """A report from before mreg bound its reports: JSON with no ``kind`` (docs/security.md)."""
+    try:
+        data = load_json(raw, "evidence")
+    except MregError:
+        return False
+    return isinstance(data, dict) and "kind" not in data
 
 
 def verify(repository: Repository, model: str | None = None, deep: bool = False) -> VerifyReport:

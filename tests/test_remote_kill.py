@@ -1,5 +1,9 @@
 """A real ``mreg push`` process, SIGKILLed while its blobs go up to the S3 server, leaves the
-remote valid, and rerunning the push sends only what is missing and finishes the job."""
+remote valid, and rerunning the push sends only what is missing and finishes the job.
+
+The killed push talks to the server through a bandwidth-capped relay, so that the kill lands
+mid-transfer however fast the machine's loopback is (on CI's, an uncapped push once sent all
+48 blobs between two polls)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,9 +22,11 @@ from mreg.manifest import ModelSpec
 from mreg.store import open_storage
 
 from conftest import Cli, write
+from slowlink import SlowLink
 
 VERSIONS = 48
-BLOB = 1 << 20  # enough bytes that the push is still sending when the kill comes
+BLOB = 1 << 20
+UPLOAD_RATE = 4 << 20  # bytes/s through the relay: the whole push would take ~12 s
 
 
 def _source(tmp_path) -> tuple[str, dict[str, bytes]]:
@@ -42,20 +49,33 @@ def _blobs_on(remote: str) -> int:
         return 0
 
 
+def _settled_count(remote: str) -> int:
+    """Blobs on the remote once the server has finished any upload it had fully received."""
+    count = _blobs_on(remote)
+    while True:
+        time.sleep(0.5)
+        if (again := _blobs_on(remote)) == count:
+            return count
+        count = again
+
+
 @pytest.mark.slow
 def test_a_push_killed_mid_transfer_leaves_the_remote_valid_and_a_rerun_finishes(s3_url, tmp_path):
     here, weights = _source(tmp_path)
     remote = f"{s3_url}/remote"
     Cli(here).ok("remote", "add", "origin", remote)
-    push = subprocess.Popen([sys.executable, "-m", "mreg", "--registry", here, "push", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while _blobs_on(remote) < 3 and push.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    push.send_signal(signal.SIGKILL)
-    push.communicate(timeout=60)
+    endpoint = urlsplit(os.environ["AWS_ENDPOINT_URL"])
+    with SlowLink((endpoint.hostname, endpoint.port), UPLOAD_RATE) as link:
+        push = subprocess.Popen([sys.executable, "-m", "mreg", "--registry", here, "push", "--json"],
+                                env={**os.environ, "AWS_ENDPOINT_URL": link.endpoint},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while _blobs_on(remote) < 3 and push.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        push.send_signal(signal.SIGKILL)
+        push.communicate(timeout=60)
     assert push.returncode == -signal.SIGKILL, "the push finished before it could be killed"
-    sent = _blobs_on(remote)
+    sent = _settled_count(remote)
     assert 3 <= sent < VERSIONS, sent
 
     killed = mreg.open(remote)

@@ -149,6 +149,32 @@ def test_status_and_promote_read_the_newest_event_not_the_history(cli, registry_
     assert [p for p in counting.paths if "/events/" in p] == ["models/M/events/00000010.yaml"]  # the new one only (1 is model add)
 
 
+def test_a_cold_models_parses_no_manifest_and_a_later_show_parses_the_one_it_shows(cli, warm):
+    index_location(mreg.open(str(warm)).storage).unlink()  # cold: no index
+    registry = mreg.open(str(warm))
+    cache = registry.repository._cache
+    parsed, parse = [], cache._parse
+    cache._parse = lambda raw, path: parsed.append(path) or parse(raw, path)
+    assert [row.id for row in registry.models()] == ["CHURN", "FRAUD"]
+    registry.flush()
+    assert not [path for path in parsed if "/versions/" in path]  # digests only, seals checked
+
+    registry = mreg.open(str(warm))
+    cache = registry.repository._cache
+    parsed, parse = [], cache._parse
+    cache._parse = lambda raw, path: parsed.append(path) or parse(raw, path)
+    assert registry.show("FRAUD@v1").manifest.metrics == {"auc": 0.7}  # a digest-only row is no document
+    assert parsed == ["models/FRAUD/versions/v1.yaml"]
+
+
+def test_a_broken_seal_is_refused_by_a_cold_models_that_wants_digests_only(cli, warm):
+    index_location(mreg.open(str(warm)).storage).unlink()
+    manifest = warm / "models/FRAUD/versions/v1.yaml"
+    manifest.write_text(manifest.read_text().replace("0.7", "0.9"))
+    refused = cli("models")
+    assert refused.exit_code == 5 and "models/FRAUD/versions/v1.yaml" in refused.stderr
+
+
 def test_find_runs_over_the_index_and_a_forged_find_row_is_reported_by_verify(cli, warm):
     query = "metrics.auc >= 0.75"
     assert [v["model"] for v in json.loads(cli.ok("find", query, "--json"))["versions"]] == ["CHURN"]

@@ -56,12 +56,22 @@ def load_stored(raw: bytes, path: str) -> Any:
         raise UnreadableFile(exc.message) from None
 
 
-def parse_stored(raw: bytes, path: str) -> Any:
-    """``load_stored``, checking first that a written-once file (manifest, event) holds the
-    bytes mreg wrote: every read that parses one checks its seal."""
+def check_stored(raw: bytes, path: str) -> None:
+    """Refuse a written-once file (manifest, event) that does not hold the bytes mreg wrote:
+    every read of one checks its seal, also one that wants its digest only."""
     if layout.entry_of(path) is not None:
         check_sealed(raw, path)
+
+
+def parse_stored(raw: bytes, path: str) -> Any:
+    """``load_stored``, after ``check_stored``."""
+    check_stored(raw, path)
     return load_stored(raw, path)
+
+
+def stored_index(storage: Storage) -> FileIndex:
+    """The derived index over ``storage``, reading files as the repository does."""
+    return FileIndex(storage, parse_stored, check=check_stored)
 
 
 def stored_document(kind: type, data: Any, path: str):
@@ -81,9 +91,9 @@ class StoredManifest:
         self.__dict__["_parsed"] = Parsed(data, digest)
 
     @classmethod
-    def lazy(cls, path: str, load: Callable[[], Parsed]) -> "StoredManifest":
+    def lazy(cls, path: str, load: Callable[[], Parsed], digest: Callable[[], str]) -> "StoredManifest":
         stored = cls.__new__(cls)
-        stored.path, stored._load = path, load
+        stored.path, stored._load, stored._digest = path, load, digest
         return stored
 
     @functools.cached_property
@@ -92,7 +102,8 @@ class StoredManifest:
 
     @property
     def digest(self) -> str:
-        return self._parsed.digest
+        """Its bytes' sha256: from the parsed document if there is one, else without parsing."""
+        return self.__dict__["_parsed"].digest if "_parsed" in self.__dict__ else self._digest()
 
     @functools.cached_property
     def manifest(self) -> VersionManifest:
@@ -215,7 +226,7 @@ class Repository:
         self.config = config
         self.legacy = legacy  # format 1, opened by mreg upgrade: no heads or model events to check yet
         self.blobs = BlobStore(self._blob_storage(config.blob_store))
-        self._cache = index or FileIndex(storage, parse_stored)
+        self._cache = index or stored_index(storage)
 
     def _blob_storage(self, url: str | None) -> Storage:
         if url is None:
@@ -250,7 +261,7 @@ class Repository:
             raise RegistryNotFound(url) from None
         if info is None and not storage.exists(layout.CONFIG):
             raise RegistryNotFound(url)
-        index = FileIndex(storage, parse_stored)
+        index = stored_index(storage)
         data = _read_config(storage, index, info, f"{url}/{layout.CONFIG}")
         if _is_legacy(data):
             if not upgrading:
@@ -348,7 +359,8 @@ class Repository:
                 continue
             folder, name = entry
             if folder == layout.VERSIONS:
-                manifests[name] = StoredManifest.lazy(path, functools.partial(self._cache.get, path, info))
+                manifests[name] = StoredManifest.lazy(path, functools.partial(self._cache.get, path, info),
+                                                      functools.partial(self._manifest_digest, path, info))
             else:
                 event_files[path] = info
         ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
@@ -386,10 +398,13 @@ class Repository:
         if kept is not None and kept[0] == fingerprint:
             return kept[1]
         self._cache.load_model(model)
-        self._cache.prefetch({stored.path: listing[stored.path] for stored in files.manifests.values()})
-        digests = {version: stored.digest for version, stored in files.manifests.items()}
+        by_path = self._cache.digests({stored.path: listing[stored.path] for stored in files.manifests.values()})
+        digests = {version: by_path[stored.path] for version, stored in files.manifests.items()}
         self._cache.keep(MANIFESTS, model, fingerprint, digests)
         return digests
+
+    def _manifest_digest(self, path: str, info: FileInfo) -> str:
+        return self._cache.digests({path: info})[path]
 
     def _stored_event(self, path: str, info: FileInfo) -> StoredEvent:
         parsed = self._cache.get(path, info)

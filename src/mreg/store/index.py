@@ -10,6 +10,9 @@ Invariants:
   content under a key of this user's (``index.key`` in the user's cache directory), so a
   row edited or planted in the index file is a miss, never an answer.
 - Reads are partial: a command about one model loads that model's rows only.
+- A row may hold a digest only (``data`` empty): a read that needed the file's digest,
+  not its document (a listing of versions), checked its bytes (``check``) without parsing
+  them. A later read that needs the document parses the file then.
 - Nothing is written until ``flush`` (after a command succeeded), then in one transaction,
   so a refused command leaves the index as it was. A failure to write is harmless.
 - It lives at ``.cache/index.sqlite`` in a local registry and, for a registry on S3, in
@@ -65,7 +68,11 @@ class Row(NamedTuple):
     size: int
     token: str
     digest: str
-    data: str  # JSON text, decoded only when used
+    data: str  # JSON text, decoded only when used; "" for a digest-only row
+
+    @property
+    def parsed(self) -> bool:
+        return self.data != ""
 
 
 def model_of(path: str) -> str:
@@ -121,9 +128,11 @@ def _safe_directory(directory: Path) -> bool:
 
 
 class FileIndex:
-    def __init__(self, storage: Storage, parse: Callable[[bytes, str], Any], location: Path | None = None) -> None:
+    def __init__(self, storage: Storage, parse: Callable[[bytes, str], Any], location: Path | None = None,
+                 check: Callable[[bytes, str], None] = lambda raw, path: None) -> None:
         self._storage = storage
         self._parse = parse
+        self._check = check  # what a digest-only read asks of the bytes (``parse`` does it too)
         self._location = location or index_location(storage)
         self._conn: sqlite3.Connection | None | bool = None  # False: unavailable
         self._key: bytes | None = None
@@ -233,13 +242,21 @@ class FileIndex:
         return None
 
     def _learn(self, path: str, info: FileInfo, raw: bytes) -> Parsed:
-        parsed = Parsed(self._parse(raw, path), f"sha256:{hashlib.sha256(raw).hexdigest()}")
+        parsed = Parsed(self._parse(raw, path), _digest(raw))
         self.learn(path, info, parsed)
         return parsed
 
     def learn(self, path: str, info: FileInfo, parsed: Parsed) -> None:
         """Record ``parsed`` as the content of ``path`` as listed (``info``)."""
-        row = Row(info.size, info.token, parsed.digest, json.dumps(parsed.data, sort_keys=True, separators=(",", ":")))
+        self._remember(path, Row(info.size, info.token, parsed.digest, json.dumps(parsed.data, sort_keys=True, separators=(",", ":"))))
+
+    def _learn_digest(self, path: str, info: FileInfo, raw: bytes) -> str:
+        self._check(raw, path)
+        digest = _digest(raw)
+        self._remember(path, Row(info.size, info.token, digest, ""))
+        return digest
+
+    def _remember(self, path: str, row: Row) -> None:
         self._rows[path] = row
         self._learned[path] = (row, self._mac(path, *row))
         self._forgotten.discard(path)
@@ -247,36 +264,44 @@ class FileIndex:
     def cached(self, path: str, info: FileInfo) -> Parsed | None:
         """The parsed content of ``path`` if the index holds it as listed, else None."""
         row = self._cached(path, info)
-        return None if row is None else Parsed(json.loads(row.data), row.digest)
+        return Parsed(json.loads(row.data), row.digest) if row is not None and row.parsed else None
 
     def get(self, path: str, info: FileInfo) -> Parsed:
         """The parsed content and digest of ``path``, re-reading it if it changed."""
-        row = self._cached(path, info)
-        if row is not None:
-            return Parsed(json.loads(row.data), row.digest)
-        return self._learn(path, info, self._storage.read(path))
+        return self.cached(path, info) or self._learn(path, info, self._storage.read(path))
 
-    def digest(self, path: str, info: FileInfo) -> str:
-        """The sha256 of ``path``'s bytes, without decoding its document when the row is valid."""
-        row = self._cached(path, info)
-        return row.digest if row is not None else self.get(path, info).digest
+    def digests(self, listing: dict[str, FileInfo]) -> dict[str, str]:
+        """The sha256 of each listed file's bytes, from valid rows where the index has them;
+        the rest are read (many at a time) and checked, but not parsed: a listing of a
+        model's versions needs their digests, and parsing is most of a cold read's cost."""
+        self._ensure(list(listing))
+        found = {path: row.digest for path, info in listing.items() if (row := self._cached(path, info)) is not None}
+        missing = [(path, info) for path, info in listing.items() if path not in found]
+        for (path, info), raw in zip(missing, self._read_many([path for path, _ in missing])):
+            found[path] = self._learn_digest(path, info, raw)
+        return {path: found[path] for path in listing}
+
+    def _read_many(self, paths: list[str]) -> list[bytes]:
+        """On S3 many reads in flight hide round trips; on a local disk threads only cost."""
+        if len(paths) < 2 or is_local(self._storage.url):
+            return [self._storage.read(path) for path in paths]
+        with ThreadPoolExecutor(PARALLEL_READS) as pool:
+            return list(pool.map(self._storage.read, paths))
 
     def disagrees(self, path: str, info: FileInfo, raw: bytes) -> bool:
         """Whether a row claims to stand for ``path`` as listed but holds other bytes' digest."""
         row = self._cached(path, info)
-        return row is not None and row.digest != f"sha256:{hashlib.sha256(raw).hexdigest()}"
+        return row is not None and row.digest != _digest(raw)
 
     def prefetch(self, listing: dict[str, FileInfo]) -> None:
         """Read every listed YAML file the index does not hold as listed, many at a time: on
         S3 a cold read then costs round trips in parallel rather than one after another."""
         self._ensure(list(listing))
         missing = [(path, info) for path, info in listing.items()
-                   if path.endswith(".yaml") and self._cached(path, info) is None]
+                   if path.endswith(".yaml") and not ((row := self._cached(path, info)) and row.parsed)]
         if len(missing) < 2:
             return
-        with ThreadPoolExecutor(PARALLEL_READS) as pool:
-            contents = list(pool.map(lambda item: self._storage.read(item[0]), missing))
-        for (path, info), raw in zip(missing, contents):
+        for (path, info), raw in zip(missing, self._read_many([path for path, _ in missing])):
             self._learn(path, info, raw)
 
     def forget_missing(self, present: set[str]) -> None:
@@ -395,6 +420,10 @@ class FileIndex:
         self._remove_files()
         self._rows, self._whole, self._learned, self._forgotten = {}, set(), {}, set()
         self._kept, self._kept_learned, self._kept_everything = {}, {}, set()
+
+
+def _digest(raw: bytes) -> str:
+    return f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:

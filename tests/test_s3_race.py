@@ -42,9 +42,9 @@ def test_concurrent_writers_lose_no_event_and_duplicate_none(s3_url):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for writer in range(WRITERS)
     ]
+    outputs = [worker.communicate(timeout=600) for worker in workers]  # every pipe closed, also on a failure
     claimed = []
-    for worker in workers:
-        stdout, stderr = worker.communicate(timeout=600)
+    for worker, (stdout, stderr) in zip(workers, outputs):
         assert worker.returncode == 0, stderr
         claimed += [json.loads(line) for line in stdout.splitlines()]
 

@@ -91,19 +91,22 @@ class StoredManifest:
         self.__dict__["_parsed"] = Parsed(data, digest)
 
     @classmethod
-    def lazy(cls, path: str, load: Callable[[], Parsed], digest: Callable[[], str]) -> "StoredManifest":
+    def listed(cls, path: str, info: FileInfo, index: FileIndex) -> "StoredManifest":
+        """The manifest at ``path`` as listed, read through ``index`` when first used."""
         stored = cls.__new__(cls)
-        stored.path, stored._load, stored._digest = path, load, digest
+        stored.path, stored._info, stored._index = path, info, index
         return stored
 
     @functools.cached_property
     def _parsed(self) -> Parsed:
-        return self._load()
+        return self._index.get(self.path, self._info)
 
     @property
     def digest(self) -> str:
         """Its bytes' sha256: from the parsed document if there is one, else without parsing."""
-        return self.__dict__["_parsed"].digest if "_parsed" in self.__dict__ else self._digest()
+        if "_parsed" in self.__dict__:
+            return self._parsed.digest
+        return self._index.digests({self.path: self._info})[self.path]
 
     @functools.cached_property
     def manifest(self) -> VersionManifest:
@@ -351,6 +354,9 @@ class Repository:
         spec = stored_document(ModelSpec, parsed_spec.data, spec_path)
         head_path = layout.head_path(model)
         head_parsed = self._cache.get(head_path, listing[head_path]) if head_path in listing else None
+        head_record = stored_document(Head, head_parsed.data, head_path) if head_parsed else None
+        if head_record:
+            listing = self._completed(model, listing, head_record.seq)
         manifests: dict[str, StoredManifest] = {}
         event_files: dict[str, FileInfo] = {}
         for path, info in listing.items():
@@ -359,19 +365,48 @@ class Repository:
                 continue
             folder, name = entry
             if folder == layout.VERSIONS:
-                manifests[name] = StoredManifest.lazy(path, functools.partial(self._cache.get, path, info),
-                                                      functools.partial(self._manifest_digest, path, info))
+                manifests[name] = StoredManifest.listed(path, info, self._cache)
             else:
                 event_files[path] = info
         ordered = dict(sorted(manifests.items(), key=lambda item: natural_key(item[0])))
         files = ModelFiles(spec, ordered, dict(sorted(event_files.items())), self._stored_event)
         files.spec_digest = parsed_spec.digest
-        files.head_record = stored_document(Head, head_parsed.data, head_path) if head_parsed else None
-        fingerprint = _fingerprint(item for item in listing.items() if "/events/" not in item[0])
+        files.head_record = head_record
+        fingerprint = _fingerprint((path, f"{info.size}:{info.token}") for path, info in listing.items() if "/events/" not in path)
         digests = self._manifest_digests(model, fingerprint, listing, files)
         files.folded = self._folded(files, digests)
         files.signature = _fingerprint([("spec", parsed_spec.digest), ("files", fingerprint), ("head", files.folded.head)])
         return files, self._head_and_spec_findings(files, digests, head_parsed.digest if head_parsed else "")
+
+    def _completed(self, model: str, listing: dict[str, FileInfo], named: int) -> dict[str, FileInfo]:
+        """``listing`` plus what the head names but the listing lacks: the events up to event
+        ``named`` and the manifests they move, each asked for by name.
+
+        The head is read after the listing, so a writer may have appended and moved the head
+        in between (and on S3 a LIST may lag a PUT). A manifest is created before any event
+        moves it, and an event before the head names it, so these exist unless deleted; one
+        that is absent is left to the chain and head checks."""
+        if layout.event_path(model, named) in listing:
+            return listing
+        listing = dict(listing)
+        for seq in range(1, named + 1):
+            path = layout.event_path(model, seq)
+            if path in listing:
+                continue
+            info = self._info_by_name(path)
+            if info is None:
+                break
+            listing[path] = info
+            for change in self._stored_event(path, info).event.changes:
+                version_path = layout.version_path(model, change.version)
+                if version_path not in listing and (found := self._info_by_name(version_path)):
+                    listing[version_path] = found
+        return dict(sorted(listing.items()))
+
+    def _info_by_name(self, path: str) -> FileInfo | None:
+        """What a listing would say of ``path`` now, from one read (None if it is absent)."""
+        tagged = self.storage.read_tagged(path)
+        return None if tagged is None else FileInfo(len(tagged[0]), tagged[1].strip('"'), 0.0)
 
     def _head_and_spec_findings(self, files: ModelFiles, digests: dict[str, str], head_digest: str) -> list[Finding]:
         """The head record and model.yaml against the events (``chain.model_findings``), on
@@ -402,9 +437,6 @@ class Repository:
         digests = {version: by_path[stored.path] for version, stored in files.manifests.items()}
         self._cache.keep(MANIFESTS, model, fingerprint, digests)
         return digests
-
-    def _manifest_digest(self, path: str, info: FileInfo) -> str:
-        return self._cache.digests({path: info})[path]
 
     def _stored_event(self, path: str, info: FileInfo) -> StoredEvent:
         parsed = self._cache.get(path, info)

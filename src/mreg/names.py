@@ -8,6 +8,7 @@ so it is checked before anything touches the store: 1-128 characters of letters,
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 
@@ -35,9 +36,13 @@ def closest(value: str, candidates: Iterable[str]) -> str | None:
     return folded[near[0]] if near else None
 
 
-def natural_key(name: str) -> list:
-    """Order versions as people do: v9.1 before v10.0."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
+_DIGITS = re.compile(r"(\d+)")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def natural_key(name: str) -> tuple:
+    """Order versions as people do: v9.1 before v10.0 (cached: 3,000 models share v1..v30)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(name))
 
 
 def parse_ref(text: str, *, version_required: bool = True) -> tuple[str, str | None]:

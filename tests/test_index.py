@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import mreg
+from mreg import folding
 from mreg.store.index import index_location
 
 from conftest import Cli, add_model, write
@@ -78,8 +79,8 @@ def test_a_forged_kept_state_is_not_used(cli, warm):
 def test_verify_reports_a_kept_fold_that_disagrees_with_the_events_and_drops_it(cli, warm):
     registry = mreg.open(str(warm))
     index = registry.repository._cache
-    key, value = index.kept("fold.1", "CHURN")
-    index.keep("fold.1", "CHURN", key, {**value, "versions": {"v1": "canary"}})  # what a bug would keep
+    key, value = index.kept(folding.NAMESPACE, "CHURN")
+    index.keep(folding.NAMESPACE, "CHURN", key, {**value, "versions": {"v1": "canary"}})  # what a bug would keep
     index.flush()
     verified = cli("verify")
     assert verified.exit_code == 5 and "kept state of CHURN disagrees with its events" in verified.stdout
@@ -113,7 +114,7 @@ def test_a_command_about_one_model_reads_no_row_of_another(cli, warm):
     registry.status("CHURN")
     registry.show("CHURN@v1")
     assert registry.repository._cache.rejected == set()  # FRAUD's (forged) rows were never fetched
-    registry.models()
+    registry.repository.all_model_files()  # the control: a read of every model fetches them
     assert "models/FRAUD/model.yaml" in registry.repository._cache.rejected
 
 
@@ -131,14 +132,19 @@ class _CountingReads:
         return getattr(self._storage, name)
 
 
-def test_status_and_promote_read_the_newest_event_not_the_history(cli, registry_url):
+def _history(cli: Cli, registry_url: str, rounds: int) -> None:
+    """Model M with one version and 1 + 2 * ``rounds`` events (model add, forced moves)."""
     add_model(cli, "M")
     cli.ok("register", "M@v1")
     registry = mreg.open(registry_url)
-    for _ in range(4):
+    for _ in range(rounds):
         registry.promote("M@v1", "experimentation", force=True, reason="setup")
         registry.promote("M@v1", "development", force=True, reason="setup")
     registry.flush()
+
+
+def test_status_and_promote_read_the_newest_event_not_the_history(cli, registry_url):
+    _history(cli, registry_url, 4)
     cli.ok("status", "M")  # folds once; the fold is kept
 
     registry = mreg.open(registry_url)
@@ -167,12 +173,51 @@ def test_a_cold_models_parses_no_manifest_and_a_later_show_parses_the_one_it_sho
     assert parsed == ["models/FRAUD/versions/v1.yaml"]
 
 
+def _models_reading(root: Path) -> tuple[list, list[str]]:
+    """``models`` in a fresh process's registry, and the models it had to read (not kept)."""
+    registry = mreg.open(str(root))
+    read, parse_model = [], registry.repository._parse_model
+    registry.repository._parse_model = lambda model, listing: read.append(model) or parse_model(model, listing)
+    rows = registry.models()
+    registry.flush()
+    return rows, read
+
+
+def test_a_warm_models_reads_only_the_models_whose_files_changed(cli, warm, tmp_path):
+    first, _ = _models_reading(warm)
+    rows, read = _models_reading(warm)
+    assert read == [] and rows == first  # every row kept: no model's files parsed or assembled
+    cli.ok("register", "FRAUD@v2", "-m", "auc=0.75")
+    rows, read = _models_reading(warm)
+    assert read == ["FRAUD"] and [row.versions for row in rows] == [1, 2]
+    cli.ok("promote", "FRAUD@v2", "--to", "experimentation")
+    rows, read = _models_reading(warm)
+    assert read == ["FRAUD"] and rows[1].status == "experimentation"
+    manifest = warm / "models/CHURN/versions/v1.yaml"
+    manifest.write_bytes(manifest.read_bytes().replace(b"auc: 0.8", b"auc: 0.9"))  # a hand edit
+    refused = cli("models")
+    assert refused.exit_code == 5 and "models/CHURN/versions/v1.yaml" in refused.stderr
+
+
 def test_a_broken_seal_is_refused_by_a_cold_models_that_wants_digests_only(cli, warm):
     index_location(mreg.open(str(warm)).storage).unlink()
     manifest = warm / "models/FRAUD/versions/v1.yaml"
     manifest.write_text(manifest.read_text().replace("0.7", "0.9"))
     refused = cli("models")
     assert refused.exit_code == 5 and "models/FRAUD/versions/v1.yaml" in refused.stderr
+
+
+def test_an_append_decodes_the_newest_events_only_at_any_depth(cli, registry_url):
+    """The head and model.yaml checks work from the kept fold's tip, not from the history:
+    format 2's first cut re-decoded every event on every append (quadratic generation)."""
+    _history(cli, registry_url, 20)
+
+    registry = mreg.open(registry_url)
+    decoded, stored_event = [], registry.repository._stored_event
+    registry.repository._stored_event = lambda path, info: decoded.append(path) or stored_event(path, info)
+    registry.promote("M@v1", "experimentation")
+    assert registry.status("M").versions == {"v1": "experimentation"}
+    assert set(decoded) == {"models/M/events/00000041.yaml", "models/M/events/00000042.yaml"}  # of 42
 
 
 def test_find_runs_over_the_index_and_a_forged_find_row_is_reported_by_verify(cli, warm):

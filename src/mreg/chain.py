@@ -82,38 +82,54 @@ def history_findings(model: str, manifests: Mapping[str, str], history: list[Sto
     return link_findings(model, history) + replay_findings(model, manifests, history)
 
 
-def spec_findings(model: str, spec_digest: str, history: list[StoredEvent], committed: int) -> list[Finding]:
+def spec_findings(model: str, spec_digest: str, tip: Tip, committed: int) -> list[Finding]:
     """model.yaml against the model events (``model add``/``model update`` record its digest).
 
     It must be what the newest model event among the first ``committed`` (the head's seq)
     recorded, or what a model event beyond the head records: that write was interrupted
     before or after model.yaml was replaced. A model with no events yet is a ``model add``
     that has not appended its event."""
-    recorded = [stored for stored in history[:committed] if stored.event.spec][-1:]
-    in_flight = [stored for stored in history[committed:] if stored.event.spec]
-    allowed = {stored.event.spec for stored in recorded + in_flight}
-    if spec_digest in allowed or not history:
+    recorded = [spec for spec in tip.specs if spec[0] <= committed][-1:]
+    in_flight = [spec for spec in tip.specs if spec[0] > committed]  # the head is at most one behind
+    allowed = {digest for _, digest in recorded + in_flight}
+    if spec_digest in allowed or not tip.newest:
         return []
     path = model_path(model)
     if not allowed:
         return [Finding(path, "is recorded by no event ('mreg model add' and 'mreg model update' record it)")]
-    newest = (recorded + in_flight)[-1]
-    return [Finding(path, f"edited by hand: it hashes to {spec_digest}, not the {newest.event.spec} "
-                          f"event {newest.event.seq} recorded (change it with 'mreg model update')")]
+    seq, digest = (recorded + in_flight)[-1]
+    return [Finding(path, f"edited by hand: it hashes to {spec_digest}, not the {digest} "
+                          f"event {seq} recorded (change it with 'mreg model update')")]
 
 
-def head_findings(model: str, head: Head | None, history: list[StoredEvent]) -> list[Finding]:
+class Tip(NamedTuple):
+    """What the head and model.yaml checks need of a history, at any depth: how many events it
+    has, the digests of the newest two (by seq) and its newest two model events (seq and the
+    model.yaml digest each recorded). The kept fold keeps one, so a read checks in O(1)."""
+
+    newest: int
+    digests: Mapping[int, str]
+    specs: tuple[tuple[int, str], ...]
+
+    @classmethod
+    def of(cls, history: list[StoredEvent]) -> "Tip":
+        first = max(len(history) - 1, 1)
+        specs = [(seq, stored.event.spec) for seq, stored in enumerate(history, start=1) if stored.event.spec]
+        return cls(len(history), {seq: stored.digest for seq, stored in enumerate(history[-2:], start=first)}, tuple(specs[-2:]))
+
+
+def head_findings(model: str, head: Head | None, tip: Tip) -> list[Finding]:
     """The head against the chain: it must name an event that exists with that digest, at most
     one event behind the newest (a crash between an event and its head)."""
-    path, newest = head_path(model), len(history)
+    path, newest = head_path(model), tip.newest
     named = head.seq if head else 0
     if named > newest:
         return [Finding(path, f"names event {named}, but the newest event is {newest}: events were deleted")]
-    if head and history[named - 1].digest != head.event:
-        return [Finding(path, f"names event {named} as {head.event}, but that event hashes to {history[named - 1].digest}")]
     if newest - named > 1:
         what = f"names event {named}" if head else "is missing"
         return [Finding(path, f"{what}, but the model has {newest} events: the head was removed or moved back")]
+    if head and tip.digests[named] != head.event:
+        return [Finding(path, f"names event {named} as {head.event}, but that event hashes to {tip.digests[named]}")]
     return []
 
 
@@ -126,9 +142,13 @@ def interrupted_update(spec_digest: str, history: list[StoredEvent], head: Head 
     return None
 
 
+def tip_findings(model: str, spec_digest: str, head: Head | None, tip: Tip) -> list[Finding]:
+    """The head record and model.yaml against the newest events."""
+    return head_findings(model, head, tip) + spec_findings(model, spec_digest, tip, head.seq if head else 0)
+
+
 def model_findings(
     model: str, spec_digest: str, manifests: Mapping[str, str], history: list[StoredEvent], head: Head | None
 ) -> list[Finding]:
     """Everything a read of one model checks, from digests: chain, replay, head, model.yaml."""
-    return (history_findings(model, manifests, history) + head_findings(model, head, history)
-            + spec_findings(model, spec_digest, history, head.seq if head else 0))
+    return history_findings(model, manifests, history) + tip_findings(model, spec_digest, head, Tip.of(history))

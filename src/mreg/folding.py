@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
-from mreg.chain import Finding, link_findings, replay_findings
+from mreg.chain import Finding, Tip, link_findings, replay_findings
 from mreg.events import StoredEvent
 from mreg.lifecycle import ModelState, State
 
-NAMESPACE = "fold.1"
+NAMESPACE = "fold.2"  # fold.1 had no tip (before, specs)
 
 
 @dataclass
@@ -34,6 +34,8 @@ class Folded:
     production: list[str] = field(default_factory=list)  # ModelState.production_history
     recorded: dict[str, list] = field(default_factory=dict)  # version -> [seq, manifest digest] of its last move
     archived: dict[str, str] = field(default_factory=dict)  # version -> archive store URL
+    before: str | None = None  # the digest of event seq - 1 (the newest event's ``previous``)
+    specs: list[list] = field(default_factory=list)  # the newest two model events: [seq, model.yaml digest]
 
     def to_data(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,10 +59,12 @@ class Folded:
         findings = link_findings(model, history, self.seq, self.head)
         findings += replay_findings(model, manifests, history, self.state(model, manifests))
         state = ModelState(model, {version: State(value) for version, value in self.versions.items()}, list(self.production))
-        recorded, archived = dict(self.recorded), dict(self.archived)
+        recorded, archived, specs = dict(self.recorded), dict(self.archived), list(self.specs)
         for stored in history:
             event = stored.event
             state.apply(event.as_changes())
+            if event.spec:
+                specs = [*specs, [event.seq, event.spec]][-2:]
             for record in event.changes:
                 if record.manifest:
                     recorded[record.version] = [event.seq, record.manifest]
@@ -71,8 +75,14 @@ class Folded:
             seq=last.event.seq if last else self.seq, head=last.digest if last else self.head,
             versions={version: value.value for version, value in state.versions.items()},
             production=state.production_history, recorded=recorded, archived=archived,
+            before=last.event.previous if last else self.before, specs=specs,
         )
         return folded, findings
+
+    def tip(self) -> Tip:
+        """The newest events as the head and model.yaml checks need them (``chain.Tip``)."""
+        digests = {self.seq - 1: self.before, self.seq: self.head}
+        return Tip(self.seq, {seq: digest for seq, digest in digests.items() if seq >= 1 and digest}, tuple(map(tuple, self.specs)))
 
     def agrees_with(self, manifests: Mapping[str, str]) -> bool:
         """Whether every version the events moved is still registered with the manifest they recorded."""

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from mreg.diff import VersionDiff
     from mreg.lineage.graph import Direction, ImpactView, LineageView
 
+SUMMARIES = "summaries.1"  # the index's namespace for each model's inventory row (``models``)
+
 
 class Registry:
     """One method per command, over a ``Repository`` (the read model)."""
@@ -131,8 +133,9 @@ class Registry:
     def models(self, status: State | str | None = None) -> list[ModelSummary]:
         """The inventory in the order models were added, current version and status folded from events."""
         status = None if status is None else lifecycle.parse_state(status)
-        every = sorted(self.repository.all_model_files(), key=lambda files: (files.spec.added_at or "", files.spec.id))
-        rows = [self._summary(files) for files in every]
+        kept = self.repository.derived_for_all(SUMMARIES, lambda files: {
+            "row": self._summary(files).to_json_data(), "added_at": files.spec.added_at or ""})
+        rows = [ModelSummary.model_validate(value["row"]) for value in sorted(kept, key=lambda value: (value["added_at"], value["row"]["id"]))]
         return [row for row in rows if status is None or row.status == status.value]
 
     def show(self, ref: str) -> ModelView | VersionView:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mreg import folding, layout
-from mreg.chain import Finding, Head, history_findings, model_findings
+from mreg.chain import Finding, Head, history_findings, tip_findings
 from mreg.codec import digest_bytes, load_yaml
 from mreg.errors import AlreadyExists, IntegrityError, InvalidManifest, ModelNotFound, PathNotFound, RegistryNotFound, UsageError, VersionNotFound
 from mreg.events import Event, StoredEvent
@@ -30,7 +30,6 @@ from mreg.store.index import FileIndex, Parsed
 
 
 MANIFESTS = "manifests.1"  # the index's namespace for each model's manifest digests
-VOUCHED = "heads.1"  # the index's namespace for the digests a head/model.yaml check passed with
 
 
 READ_ATTEMPTS = 8  # listings of a model before a finding about its head or model.yaml refuses
@@ -176,6 +175,14 @@ class ModelFiles:
 def _fingerprint(items: Iterable[tuple[str, Any]]) -> str:
     """Of a listing: changes whenever a listed file is added, removed, rewritten or touched."""
     return hashlib.sha256("\n".join(f"{name}\0{value}" for name, value in items).encode()).hexdigest()
+
+
+def _listing_key(listing: dict[str, FileInfo]) -> str:
+    """Of one model's listing: its non-event files and its newest event, each path with its
+    size and identity token (the events before the newest are vouched for by its digest)."""
+    events = [path for path in listing if "/events/" in path]
+    kept = [path for path in listing if "/events/" not in path] + events[-1:]
+    return _fingerprint((path, f"{listing[path].size}:{listing[path].token}") for path in kept)
 
 
 def _is_legacy(data: Any) -> bool:
@@ -376,7 +383,7 @@ class Repository:
         digests = self._manifest_digests(model, fingerprint, listing, files)
         files.folded = self._folded(files, digests)
         files.signature = _fingerprint([("spec", parsed_spec.digest), ("files", fingerprint), ("head", files.folded.head)])
-        return files, self._head_and_spec_findings(files, digests, head_parsed.digest if head_parsed else "")
+        return files, self._head_and_spec_findings(files)
 
     def _completed(self, model: str, listing: dict[str, FileInfo], named: int) -> dict[str, FileInfo]:
         """``listing`` plus what the head names but the listing lacks: the events up to event
@@ -408,22 +415,14 @@ class Repository:
         tagged = self.storage.read_tagged(path)
         return None if tagged is None else FileInfo(len(tagged[0]), tagged[1].strip('"'), 0.0)
 
-    def _head_and_spec_findings(self, files: ModelFiles, digests: dict[str, str], head_digest: str) -> list[Finding]:
-        """The head record and model.yaml against the events (``chain.model_findings``), on
-        every read: a kept fold vouches for the events, not for these two mutable files. The
-        verdict is kept under the digests of head.yaml, model.yaml and the newest event, so
-        a read whose three digests are unchanged compares three strings and parses nothing."""
+    def _head_and_spec_findings(self, files: ModelFiles) -> list[Finding]:
+        """The head record and model.yaml against the events, on every read: the fold (kept or
+        just made, its chain checked) vouches for the events, not for these two mutable files.
+        The fold keeps the newest events' digests and model events (``chain.Tip``), so the
+        check costs the same at 10 events as at 5,000."""
         if self.legacy:
             return []
-        model = files.spec.id
-        key = _fingerprint([("head", head_digest), ("spec", files.spec_digest), ("newest", files.head.digest if files.head else "")])
-        kept = self._cache.kept(VOUCHED, model)
-        if kept is not None and kept[0] == key:
-            return []
-        findings = model_findings(model, files.spec_digest, digests, files.events, files.head_record)
-        if not findings:
-            self._cache.keep(VOUCHED, model, key, {})
-        return findings
+        return tip_findings(files.spec.id, files.spec_digest, files.head_record, files.folded.tip())
 
     def _manifest_digests(self, model: str, fingerprint: str, listing: dict[str, FileInfo], files: ModelFiles) -> dict[str, str]:
         """Each version's manifest digest, every manifest's seal checked: kept in the index
@@ -520,17 +519,46 @@ class Repository:
 
     def all_model_files(self) -> list[ModelFiles]:
         """Every model's files from one listing of ``models/``, in model id order."""
+        return self._files_of(self._listed_models())
+
+    def derived_for_all(self, namespace: str, derive: Callable[[ModelFiles], Any]) -> list[Any]:
+        """``derive(files)`` of every model, in model id order, kept in the index under a key
+        of every file a read of the model checks: each non-event file's size and identity
+        token, and the newest event's. While none of them changed, the kept value is what
+        the read would derive, so the model's files are neither parsed nor assembled; any
+        change (a new version, an event, an edit) reads that model as ``model_files`` does."""
+        grouped = self._listed_models()
+        self._cache.load_kept(namespace)
+        derived, stale = {}, {}
+        for model, listing in grouped.items():
+            key = _listing_key(listing)
+            kept = self._cache.kept(namespace, model)
+            if kept is not None and kept[0] == key:
+                derived[model] = kept[1]
+            else:
+                stale[model] = listing
+        for files in self._files_of(stale):
+            derived[files.spec.id] = value = derive(files)
+            self._cache.keep(namespace, files.spec.id, _listing_key(stale[files.spec.id]), value)
+        return [derived[model] for model in grouped]
+
+    def _listed_models(self) -> dict[str, dict[str, FileInfo]]:
+        """One listing of ``models/``: each model's files, by model id (models with a model.yaml)."""
         grouped = self.models_listing()
+        self._cache.forget_missing({path for files in grouped.values() for path in files})
+        return {model: files for model, files in grouped.items() if layout.model_path(model) in files}
+
+    def _files_of(self, grouped: dict[str, dict[str, FileInfo]]) -> list[ModelFiles]:
+        if not grouped:
+            return []
         present = {path: info for files in grouped.values() for path, info in files.items()}
-        self._cache.forget_missing(set(present))
         self._cache.load_kept(folding.NAMESPACE)
         self._cache.load_kept(MANIFESTS)
-        self._cache.load_kept(VOUCHED)
         heads = [next(reversed(events)) for events in (
             [path for path in files if "/events/" in path] for files in grouped.values()) if events]
         needed = [path for path in present if path.endswith((f"/{layout.SPEC}", f"/{layout.HEAD}"))] + heads
         self._cache.prefetch({path: present[path] for path in needed})
-        return [self.model_files(model, files) for model, files in grouped.items() if layout.model_path(model) in files]
+        return [self.model_files(model, files) for model, files in grouped.items()]
 
     def blobs_for(self, files: ModelFiles, version: str) -> BlobStore:
         """The main blob store, or the archive store an archive event moved ``version`` to."""

@@ -63,7 +63,7 @@ def event_path(model: str, seq: int) -> str:
 
 def model_of(path: str) -> str:
     """``models/M/...`` -> ``M``."""
-    return path.split("/")[1]
+    return path.split("/", 2)[1]
 
 
 def entry_of(path: str) -> tuple[str, str] | None:

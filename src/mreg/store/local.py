@@ -58,15 +58,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def identity_token(info: os.stat_result) -> str:
-    """What git's index compares besides the size: a rewrite, a rename over the file or a
-    touch changes one of them (ctime cannot be set back from user space)."""
-    return f"{info.st_mtime_ns}:{info.st_ino}:{info.st_ctime_ns}"
-
-
 def _file_info(status: os.stat_result) -> FileInfo:
-    """What a listing says of a file: its size, its identity as the change token, mtime."""
-    return FileInfo(status.st_size, identity_token(status), status.st_mtime)
+    """What a listing says of a file: its size, its identity as the change token, mtime.
+    The token is what git's index compares besides the size: a rewrite, a rename over the
+    file or a touch changes one of them (ctime cannot be set back from user space)."""
+    return FileInfo(status.st_size, f"{status.st_mtime_ns}:{status.st_ino}:{status.st_ctime_ns}", status.st_mtime)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -382,13 +378,14 @@ class LocalStorage:
             except OSError as error:
                 raise SystemRefused(error, "listing", str(directory)) from None
             for entry in entries:
-                relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
-                if entry.name.startswith(TEMP_PREFIX):
+                name = entry.name
+                if name.startswith(TEMP_PREFIX):
                     continue
+                relative = f"{relative_dir}/{name}" if relative_dir else name
                 if entry.is_symlink():
                     raise UnsafeLayout(relative, f"is a symbolic link to {os.readlink(entry.path)}")
                 if entry.is_dir(follow_symlinks=False):
-                    if not entry.name.startswith("."):  # .cache/, .tmp/: never registry files
+                    if not name.startswith("."):  # .cache/, .tmp/: never registry files
                         self._real_dirs.add(relative)
                         pending.append(relative)
                 elif entry.is_file(follow_symlinks=False):

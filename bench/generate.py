@@ -61,7 +61,8 @@ def model_spec(model: str, n: int) -> dict[str, Any]:
 
 def manifest(model: str, n: int, index: int, versions: int) -> dict[str, Any]:
     """The manifest of version ``index`` of model number ``n`` (``artifacts`` left to the writer)."""
-    parents = [version_name(index - 1)] if index else ([f"{model_id(n - 1)}@{version_name(versions - 1)}"] if n and n % 10 == 0 else [])
+    derived_from_previous_model = n % 10 == 0 and n and model == model_id(n)  # not a HIST-<depth> model
+    parents = [version_name(index - 1)] if index else ([f"{model_id(n - 1)}@{version_name(versions - 1)}"] if derived_from_previous_model else [])
     return {
         "model": model,
         "version": version_name(index),

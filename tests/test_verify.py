@@ -72,6 +72,17 @@ def test_a_corrupted_blob_fails_only_deep_verify(example):
     assert f"FAIL {object_path(digest)}" in outcome.stdout
 
 
+def test_verify_of_one_model_checks_and_rehashes_its_own_blobs_only(example):
+    manifest = (example / "models/MDL-PERS/versions/v8.2.yaml").read_text()
+    digest = manifest.split("digest: ")[1].split()[0]
+    (example / object_path(digest)).write_bytes(b"{}")
+    whole = json.loads(verify(example, "--json").stdout)
+    other = verify(example, "MDL-REC", "--json")
+    own = verify(example, "MDL-PERS", "--json")
+    assert other.exit_code == 0 and 0 < json.loads(other.stdout)["objects"] < whole["objects"]
+    assert own.exit_code == 5 and [p["path"] for p in json.loads(own.stdout)["problems"]] == [object_path(digest)]
+
+
 def test_a_missing_blob_fails_verify(example):
     manifest = (example / "models/MDL-PERS/versions/v8.2.yaml").read_text()
     digest = manifest.split("digest: ")[1].split()[0]

@@ -501,18 +501,23 @@ class Repository:
     # -- auditing the index (verify) ----------------------------------------------------
 
     def audit_index_against(self, listing: dict[str, dict[str, FileInfo]]) -> None:
-        """Load every index row, to compare each with the file ``verify`` reads (``index_disagrees``)."""
+        """Load the index rows of the listed models (every row for more than one), to compare
+        each with the file ``verify`` reads (``index_disagrees``)."""
         self._audited = {path: info for files in listing.values() for path, info in files.items()}
-        self._cache.load_all()
+        if len(listing) == 1:
+            self._cache.load_model(next(iter(listing)), events=True)
+        else:
+            self._cache.load_all()
 
     def index_disagrees(self, path: str, raw: bytes) -> bool:
         """Whether the index has a row valid for ``path`` as listed whose digest is not ``raw``'s."""
         info = getattr(self, "_audited", {}).get(path)
         return info is not None and self._cache.disagrees(path, info, raw)
 
-    def index_integrity(self) -> list[Finding]:
-        """What is wrong with the index as a whole: SQLite's own check, rows that fail their MAC."""
-        findings = [] if self._cache.intact() else [Finding(layout.INDEX, "is damaged (SQLite's quick_check fails)")]
+    def index_integrity(self, whole: bool = True) -> list[Finding]:
+        """What is wrong with the index: rows read so far that fail their MAC, and with
+        ``whole`` SQLite's own check of the file (which reads all of it)."""
+        findings = [] if not whole or self._cache.intact() else [Finding(layout.INDEX, "is damaged (SQLite's quick_check fails)")]
         findings += [Finding(layout.INDEX, f"has a row for {path} that it did not write (its MAC fails)")
                      for path in sorted(self._cache.rejected)]
         return findings

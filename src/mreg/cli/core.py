@@ -288,8 +288,8 @@ def pull(
 
 @command(app)
 def verify(
-    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="Only this model (blobs of its versions)."),
-    deep: bool = typer.Option(False, "--deep", help="Also re-hash every blob's bytes."),
+    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="Only this model: its files, the blobs it references and its index rows."),
+    deep: bool = typer.Option(False, "--deep", help="Also re-hash the bytes of every blob checked."),
     as_json: bool = JSON,
 ) -> None:
     """Check integrity: hash chains, manifest seals and digests, blobs present (--deep: re-hashed).

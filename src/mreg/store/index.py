@@ -208,8 +208,11 @@ class FileIndex:
             else:
                 self.rejected.add(path)
 
-    def load_model(self, model: str) -> None:
-        """Every row of one model's spec and manifests at once (its events come one by one)."""
+    def load_model(self, model: str, events: bool = False) -> None:
+        """Every row of one model's spec and manifests at once (its events come one by one,
+        unless ``events``: a check of all of them)."""
+        if events:
+            self._fetch("model = ? AND kind = 'events'", (model,))
         if model not in self._whole:
             self._whole.add(model)
             self._fetch("model = ? AND kind != 'events'", (model,))

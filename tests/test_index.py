@@ -56,6 +56,16 @@ def test_a_forged_row_changes_nothing_models_prints_and_verify_reports_then_rebu
     assert cli.ok("models", "--json") == before
 
 
+def test_verify_of_one_model_audits_that_models_rows_its_events_too(cli, warm):
+    cli.ok("status", "CHURN")  # the event rows are in the index
+    _forge_row(warm, "models/FRAUD/model.yaml", lambda spec: {**spec, "name": "Forged name"})
+    assert cli("verify", "CHURN").exit_code == 0  # another model's row: not this check's business
+    _forge_row(warm, "models/CHURN/events/00000002.yaml", lambda event: {**event, "reason": "forged"})
+    verified = cli("verify", "CHURN")
+    assert verified.exit_code == 5
+    assert "has a row for models/CHURN/events/00000002.yaml that it did not write" in verified.stdout
+
+
 def test_a_forged_artifact_path_never_reaches_pull(cli, warm, tmp_path):
     def planted(manifest):
         manifest["artifacts"][0]["path"] = "../../escaped.bin"

@@ -183,7 +183,7 @@ def verify(repository: Repository, model: str | None = None, deep: bool = False)
     check of one model costs the same in a registry of 3 models as in one of 3,000."""
     checker = _Checker(repository)
     listing = repository.models_listing(model)
-    repository.audit_index_against(listing)
+    repository.audit_index_against(listing, model)
     if model is not None and model_path(model) not in listing.get(model, {}):
         repository.model_files(model)  # "not found", with the closest ids
     for name, paths in listing.items():

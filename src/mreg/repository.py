@@ -500,14 +500,14 @@ class Repository:
 
     # -- auditing the index (verify) ----------------------------------------------------
 
-    def audit_index_against(self, listing: dict[str, dict[str, FileInfo]]) -> None:
-        """Load the index rows of the listed models (every row for more than one), to compare
-        each with the file ``verify`` reads (``index_disagrees``)."""
+    def audit_index_against(self, listing: dict[str, dict[str, FileInfo]], model: str | None = None) -> None:
+        """Load the index rows ``verify`` compares with the files it reads (``index_disagrees``):
+        every row, or with ``model`` that model's."""
         self._audited = {path: info for files in listing.values() for path, info in files.items()}
-        if len(listing) == 1:
-            self._cache.load_model(next(iter(listing)), events=True)
-        else:
+        if model is None:
             self._cache.load_all()
+        else:
+            self._cache.load_model(model, events=True)
 
     def index_disagrees(self, path: str, raw: bytes) -> bool:
         """Whether the index has a row valid for ``path`` as listed whose digest is not ``raw``'s."""

@@ -177,12 +177,13 @@ def _fingerprint(items: Iterable[tuple[str, Any]]) -> str:
     return hashlib.sha256("\n".join(f"{name}\0{value}" for name, value in items).encode()).hexdigest()
 
 
-def _listing_key(listing: dict[str, FileInfo]) -> str:
-    """Of one model's listing: its non-event files and its newest event, each path with its
-    size and identity token (the events before the newest are vouched for by its digest)."""
-    events = [path for path in listing if "/events/" in path]
-    kept = [path for path in listing if "/events/" not in path] + events[-1:]
-    return _fingerprint((path, f"{listing[path].size}:{listing[path].token}") for path in kept)
+def _files_fingerprint(listing: dict[str, FileInfo], newest_event: bool = False) -> str:
+    """Of one model's listing: each non-event file's path, size and identity token, and with
+    ``newest_event`` the newest event's (the events before it are vouched for by its digest)."""
+    paths = [path for path in listing if "/events/" not in path]
+    if newest_event:
+        paths += [path for path in listing if "/events/" in path][-1:]
+    return _fingerprint((path, f"{listing[path].size}:{listing[path].token}") for path in paths)
 
 
 def _is_legacy(data: Any) -> bool:
@@ -379,7 +380,7 @@ class Repository:
         files = ModelFiles(spec, ordered, dict(sorted(event_files.items())), self._stored_event)
         files.spec_digest = parsed_spec.digest
         files.head_record = head_record
-        fingerprint = _fingerprint((path, f"{info.size}:{info.token}") for path, info in listing.items() if "/events/" not in path)
+        fingerprint = _files_fingerprint(listing)
         digests = self._manifest_digests(model, fingerprint, listing, files)
         files.folded = self._folded(files, digests)
         files.signature = _fingerprint([("spec", parsed_spec.digest), ("files", fingerprint), ("head", files.folded.head)])
@@ -534,17 +535,17 @@ class Repository:
         change (a new version, an event, an edit) reads that model as ``model_files`` does."""
         grouped = self._listed_models()
         self._cache.load_kept(namespace)
-        derived, stale = {}, {}
+        derived, keys = {}, {}
         for model, listing in grouped.items():
-            key = _listing_key(listing)
+            key = _files_fingerprint(listing, newest_event=True)
             kept = self._cache.kept(namespace, model)
             if kept is not None and kept[0] == key:
                 derived[model] = kept[1]
             else:
-                stale[model] = listing
-        for files in self._files_of(stale):
+                keys[model] = key
+        for files in self._files_of({model: grouped[model] for model in keys}):
             derived[files.spec.id] = value = derive(files)
-            self._cache.keep(namespace, files.spec.id, _listing_key(stale[files.spec.id]), value)
+            self._cache.keep(namespace, files.spec.id, keys[files.spec.id], value)
         return [derived[model] for model in grouped]
 
     def _listed_models(self) -> dict[str, dict[str, FileInfo]]:

@@ -9,15 +9,23 @@ from mreg import layout
 from mreg.manifest import ModelSpec
 
 
-class _CountingListings:
-    """The registry's storage with every listing counted."""
+class _Counting:
+    """The registry's storage with every listing and every read of a file counted."""
 
     def __init__(self, storage) -> None:
-        self._storage, self.listings = storage, 0
+        self._storage, self.listings, self.reads = storage, 0, []
 
     def listing(self, prefix: str):
         self.listings += 1
         return self._storage.listing(prefix)
+
+    def read(self, path: str) -> bytes:
+        self.reads.append(path)
+        return self._storage.read(path)
+
+    def read_tagged(self, path: str):
+        self.reads.append(path)
+        return self._storage.read_tagged(path)
 
     def __getattr__(self, name):
         return getattr(self._storage, name)
@@ -33,9 +41,11 @@ def test_a_head_newer_than_the_listing_is_read_with_the_events_it_names(registry
     writer.promote("M@v1", "experimentation")  # event 2 (1 is model add) and the head move after the listing
     writer.promote("M@v1", "development", force=True, reason="again")  # and event 3
 
-    counting = _CountingListings(reader.repository.storage)
-    reader.repository.storage = counting
+    counting = _Counting(reader.repository.storage)
+    reader.repository.storage = reader.repository._cache._storage = counting
     files = reader.repository.model_files("M", listing=stale)
     assert counting.listings == 0  # no second listing, no refusal: the two events were read
+    unlisted = [path for path in counting.reads if "/events/" in path and path not in stale]
+    assert sorted(unlisted) == ["models/M/events/00000002.yaml", "models/M/events/00000003.yaml"]  # read once each
     assert [stored.event.seq for stored in files.events] == [1, 2, 3]
     assert files.state().versions == {"v1": mreg.State.DEVELOPMENT}

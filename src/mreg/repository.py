@@ -401,20 +401,21 @@ class Repository:
             path = layout.event_path(model, seq)
             if path in listing:
                 continue
-            info = self._info_by_name(path)
-            if info is None:
+            read = self._read_by_name(path)
+            if read is None:
                 break
-            listing[path] = info
-            for change in self._stored_event(path, info).event.changes:
+            listing[path] = read[0]
+            self._cache.learn_read(path, *read)  # the event is parsed now: no second read
+            for change in self._stored_event(path, read[0]).event.changes:
                 version_path = layout.version_path(model, change.version)
-                if version_path not in listing and (found := self._info_by_name(version_path)):
-                    listing[version_path] = found
+                if version_path not in listing and (found := self._read_by_name(version_path)):
+                    listing[version_path] = found[0]
         return dict(sorted(listing.items()))
 
-    def _info_by_name(self, path: str) -> FileInfo | None:
-        """What a listing would say of ``path`` now, from one read (None if it is absent)."""
+    def _read_by_name(self, path: str) -> tuple[FileInfo, bytes] | None:
+        """``path``'s bytes and what a listing would say of it now, from one read (None if absent)."""
         tagged = self.storage.read_tagged(path)
-        return None if tagged is None else FileInfo(len(tagged[0]), tagged[1].strip('"'), 0.0)
+        return None if tagged is None else (FileInfo(len(tagged[0]), tagged[1].strip('"'), 0.0), tagged[0])
 
     def _head_and_spec_findings(self, files: ModelFiles) -> list[Finding]:
         """The head record and model.yaml against the events, on every read: the fold (kept or

@@ -244,7 +244,8 @@ class FileIndex:
             return row
         return None
 
-    def _learn(self, path: str, info: FileInfo, raw: bytes) -> Parsed:
+    def learn_read(self, path: str, info: FileInfo, raw: bytes) -> Parsed:
+        """Parse ``raw``, just read from ``path`` as ``info`` says, and record it."""
         parsed = Parsed(self._parse(raw, path), _digest(raw))
         self.learn(path, info, parsed)
         return parsed
@@ -271,7 +272,7 @@ class FileIndex:
 
     def get(self, path: str, info: FileInfo) -> Parsed:
         """The parsed content and digest of ``path``, re-reading it if it changed."""
-        return self.cached(path, info) or self._learn(path, info, self._storage.read(path))
+        return self.cached(path, info) or self.learn_read(path, info, self._storage.read(path))
 
     def digests(self, listing: dict[str, FileInfo]) -> dict[str, str]:
         """The sha256 of each listed file's bytes, from valid rows where the index has them;
@@ -305,7 +306,7 @@ class FileIndex:
         if len(missing) < 2:
             return
         for (path, info), raw in zip(missing, self._read_many([path for path, _ in missing])):
-            self._learn(path, info, raw)
+            self.learn_read(path, info, raw)
 
     def forget_missing(self, present: set[str]) -> None:
         """Drop rows of files that no longer exist (after a full listing of ``models/``)."""

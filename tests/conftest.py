@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,16 @@ def resealed(raw: bytes) -> bytes:
     lines = raw.removesuffix(b"\n").split(b"\n")
     body = b"\n".join(line for line in lines if not line.startswith(b"seal: ")) + b"\n"
     return body + f"seal: {digest_bytes(body)}\n".encode()
+
+
+def settle_folders(root: Path) -> None:
+    """Move the mtime of every folder under ``models/`` well into the past, as if the registry
+    had not changed for a while: kept rows may then be keyed by folder identities."""
+    from mreg.repository import SETTLED_SECONDS
+
+    past = time.time() - 10 * SETTLED_SECONDS
+    for folder in [root / "models", *(path for path in (root / "models").rglob("*") if path.is_dir())]:
+        os.utime(folder, (past, past))
 
 
 def write(path: Path, data: bytes | str) -> Path:

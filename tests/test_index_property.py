@@ -17,6 +17,8 @@ import mreg
 from mreg.manifest import ModelSpec
 from mreg.store.index import index_location
 
+from conftest import settle_folders
+
 pytestmark = pytest.mark.local_only
 
 MODELS = ("A", "B")
@@ -100,6 +102,11 @@ class IndexMachine(RuleBasedStateMachine):
             with sqlite3.connect(location) as conn:
                 conn.execute("UPDATE files SET data = replace(data, 'Model', 'Forged')")
                 conn.execute("UPDATE kept SET value = replace(value, 'development', 'production')")
+
+    @rule()
+    def let_the_folders_settle(self):
+        """Time passes: from now on kept rows may be keyed by folder identities."""
+        settle_folders(Path(self.url))
 
     @rule()
     def reindex(self):

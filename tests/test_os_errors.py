@@ -133,7 +133,7 @@ def test_an_unreachable_s3_endpoint_for_an_external_artifact_is_exit_7(tmp_path,
 
 
 def test_the_funnel_maps_an_unnamed_os_error(monkeypatch, tmp_path):
-    """An OSError no layer named (here from a listing) is still one line and 7, not 1."""
+    """An OSError no layer named (here from listing a folder) is still one line and 7, not 1."""
     import errno
 
     from typer.testing import CliRunner
@@ -147,7 +147,8 @@ def test_the_funnel_maps_an_unnamed_os_error(monkeypatch, tmp_path):
     def broken(*args, **kwargs):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(local.LocalStorage, "listing", broken)  # EIO cannot be caused on demand
+    for method in ("listing", "folders"):  # EIO cannot be caused on demand
+        monkeypatch.setattr(local.LocalStorage, method, broken)
     result = CliRunner().invoke(app, ["--registry", str(registry), "models"])
     assert result.exit_code == 7 and result.stderr.strip() == "error: input/output error while accessing"
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,6 +36,8 @@ MANIFESTS = "manifests.1"  # the index's namespace for each model's manifest dig
 READ_ATTEMPTS = 3  # listings of a model before a finding about its head or model.yaml refuses
 RETRY_SECONDS = 0.02  # doubled after each attempt: 0.06 s in all, before a damaged model is refused
 LEGACY_FORMAT = 1  # before head records, model events and a sealed mreg.yaml
+FOLDER_KEY = "folders:"  # a kept value's key made of folder identities: "folders:<newest event>:<sha256>"
+SETTLED_SECONDS = 2.0  # a folder changed more recently may change again within its mtime's tick
 
 
 class UnreadableFile(IntegrityError):
@@ -56,10 +59,30 @@ def load_stored(raw: bytes, path: str) -> Any:
 
 
 def check_stored(raw: bytes, path: str) -> None:
-    """Refuse a written-once file (manifest, event) that does not hold the bytes mreg wrote:
-    every read of one checks its seal, also one that wants its digest only."""
-    if layout.entry_of(path) is not None:
+    """Refuse a written-once file (manifest, event) that does not hold the bytes mreg wrote,
+    or a manifest that is not at its place: every read of one checks both, also one that
+    wants its digest only (a sealed manifest copied to another name is still sealed)."""
+    entry = layout.entry_of(path)
+    if entry is not None:
         check_sealed(raw, path)
+        if entry[0] == layout.VERSIONS:
+            _check_placed(raw, path)
+
+
+_TOP_LEVEL = {key: re.compile(rb"^%s: ([^\n]*)$" % key.encode(), re.MULTILINE) for key in ("model", "version")}
+
+
+def _check_placed(raw: bytes, path: str) -> None:
+    """The manifest's own model and version, read from its top-level lines (mreg's canonical
+    YAML writes names plain or single-quoted, and names hold no quotes), must name ``path``."""
+    found = []
+    for pattern in _TOP_LEVEL.values():
+        match = pattern.search(raw)
+        value = match.group(1).decode(errors="replace") if match else "?"
+        found.append(value[1:-1] if len(value) > 1 and value[0] == value[-1] == "'" else value)
+    model, version = found
+    if f"{layout.MODELS}/{model}/{layout.VERSIONS}/{version}.yaml" != path:
+        raise UnreadableFile(f"{path}: holds {model}@{version}, which belongs elsewhere")
 
 
 def parse_stored(raw: bytes, path: str) -> Any:
@@ -184,6 +207,19 @@ def _files_fingerprint(listing: dict[str, FileInfo], newest_event: bool = False)
     if newest_event:
         paths += [path for path in listing if "/events/" in path][-1:]
     return _fingerprint((path, f"{listing[path].size}:{listing[path].token}") for path in paths)
+
+
+def _folder_key(folders: list[FileInfo | None], files: list[FileInfo | None], newest: str) -> str | None:
+    """A model's key from the identities of its folder, versions/ and events/ (which change
+    when a file is added to them, removed or renamed) and of model.yaml, head.yaml and the
+    newest event (the replaceable files, and the event the head vouches for). None while a
+    folder changed too recently to tell a later change within its mtime's tick from none
+    (what git calls a racy entry): such a model is keyed by its listed files."""
+    settled = time.time() - SETTLED_SECONDS
+    if any(info is not None and info.modified > settled for info in folders):
+        return None
+    identities = "\n".join("-" if info is None else f"{info.size}:{info.token}" for info in folders + files)
+    return f"{FOLDER_KEY}{newest}:{hashlib.sha256(identities.encode()).hexdigest()}"
 
 
 def _is_legacy(data: Any) -> bool:
@@ -526,38 +562,88 @@ class Repository:
 
     def all_model_files(self) -> list[ModelFiles]:
         """Every model's files from one listing of ``models/``, in model id order."""
-        return self._files_of(self._listed_models())
+        return list(self._files_of(self._listed_models()[0]))
 
     def derived_for_all(self, namespace: str, derive: Callable[[ModelFiles], Any]) -> list[Any]:
         """``derive(files)`` of every model, in model id order, kept in the index under a key
-        of every file a read of the model checks: each non-event file's size and identity
-        token, and the newest event's. While none of them changed, the kept value is what
-        the read would derive, so the model's files are neither parsed nor assembled; any
-        change (a new version, an event, an edit) reads that model as ``model_files`` does."""
-        grouped = self._listed_models()
+        of the files a read of the model checks: model.yaml, head.yaml, the newest event and
+        each version's manifest. While the key holds, the kept value is what the read would
+        derive, so the model's files are neither parsed nor assembled; any change (a new
+        version, an event, an edit) reads that model as ``model_files`` does.
+
+        On a local disk the key is made of folders (``_folder_key``), so a model whose files
+        did not change costs six ``lstat`` calls, not one per version; elsewhere it is made of
+        one listing of ``models/``."""
         self._cache.load_kept(namespace)
-        derived, keys = {}, {}
+        folders = self._model_folders()
+        derived: dict[str, Any] = {}
+        if folders is not None:
+            for model in folders:
+                entry = self._cache.kept(namespace, model)
+                if entry is not None and entry[0] == self._kept_folder_key(model, entry[0]):
+                    derived[model] = entry[1]
+        grouped, fresh = self._listed_models(exclude=set(derived))
+        stale = {}
         for model, listing in grouped.items():
-            key = _files_fingerprint(listing, newest_event=True)
-            kept = self._cache.kept(namespace, model)
-            if kept is not None and kept[0] == key:
-                derived[model] = kept[1]
+            entry = self._cache.kept(namespace, model)
+            if entry is not None and entry[0] in (fresh[model], _files_fingerprint(listing, newest_event=True)):
+                derived[model] = entry[1]
+                if entry[0] != fresh[model]:  # its folders have settled since: keep it under their key
+                    self._cache.keep(namespace, model, fresh[model], entry[1])
             else:
-                keys[model] = key
-        for files in self._files_of({model: grouped[model] for model in keys}):
+                stale[model] = listing
+        for files in self._files_of(stale):
             derived[files.spec.id] = value = derive(files)
-            self._cache.keep(namespace, files.spec.id, keys[files.spec.id], value)
-        return [derived[model] for model in grouped]
+            self._cache.keep(namespace, files.spec.id, fresh[files.spec.id], value)
+        return [derived[model] for model in sorted(derived)]
 
-    def _listed_models(self) -> dict[str, dict[str, FileInfo]]:
-        """One listing of ``models/``: each model's files, by model id (models with a model.yaml)."""
-        grouped = self.models_listing()
-        self._cache.forget_missing({path for files in grouped.values() for path in files})
-        return {model: files for model, files in grouped.items() if layout.model_path(model) in files}
+    def _model_folders(self) -> list[str] | None:
+        """The folders in ``models/`` where the store can tell what changed in a folder
+        without listing it (a local disk), else None."""
+        folders = getattr(self.storage, "folders", None)
+        return folders(layout.MODELS) if folders else None
 
-    def _files_of(self, grouped: dict[str, dict[str, FileInfo]]) -> list[ModelFiles]:
+    def _folder_identities(self, model: str, *files: str) -> list[FileInfo | None]:
+        """The identities of a model's folder, versions/ and events/, then of ``files``."""
+        base = layout.model_dir(model)
+        return self.storage.identities([base, f"{base}/{layout.VERSIONS}", f"{base}/{layout.EVENTS}", *files])
+
+    def _kept_folder_key(self, model: str, key: str) -> str | None:
+        """What ``_folder_key`` is now for a model kept under the folder key ``key``, which
+        names the newest event it was made with."""
+        if not key.startswith(FOLDER_KEY):
+            return None
+        newest = key[len(FOLDER_KEY):].rpartition(":")[0]
+        found = self._folder_identities(model, layout.model_path(model), layout.head_path(model), *([newest] if newest else []))
+        return _folder_key(found[:3], found[3:], newest)
+
+    def _listed_models(self, exclude: set[str] = frozenset()) -> tuple[dict[str, dict[str, FileInfo]], dict[str, str]]:
+        """Each model's files by model id (models with a model.yaml), and the key to keep a
+        value derived from them under: from one listing of ``models/``, or where the store
+        lists folders, of each model's folder but those in ``exclude``."""
+        folders = self._model_folders()
+        keys: dict[str, str] = {}
+        if folders is None:
+            grouped = self.models_listing()
+            self._cache.forget_missing({path for files in grouped.values() for path in files})
+        else:
+            grouped = {}
+            for model in (model for model in folders if model not in exclude):
+                identities = self._folder_identities(model)  # before the listing: a change after it shows
+                grouped[model] = listing = self.storage.listing(layout.model_dir(model))
+                newest = next((path for path in reversed(listing) if "/events/" in path), "")
+                files = [listing.get(path) for path in (layout.model_path(model), layout.head_path(model), newest) if path]
+                keys[model] = _folder_key(identities, files, newest) or ""
+            self._cache.forget_missing({path for files in grouped.values() for path in files}, within=set(grouped), keep=set(folders))
+        models = {model: files for model, files in grouped.items() if layout.model_path(model) in files}
+        return models, {model: keys.get(model) or _files_fingerprint(files, newest_event=True) for model, files in models.items()}
+
+    def _files_of(self, grouped: dict[str, dict[str, FileInfo]]) -> Iterator[ModelFiles]:
+        """Each model's files, one model at a time (a caller that derives and lets go holds
+        one model's documents, not the registry's); their specs, heads and newest events
+        are fetched first, many at a time."""
         if not grouped:
-            return []
+            return
         present = {path: info for files in grouped.values() for path, info in files.items()}
         self._cache.load_kept(folding.NAMESPACE)
         self._cache.load_kept(MANIFESTS)
@@ -565,7 +651,8 @@ class Repository:
             [path for path in files if "/events/" in path] for files in grouped.values()) if events]
         needed = [path for path in present if path.endswith((f"/{layout.SPEC}", f"/{layout.HEAD}"))] + heads
         self._cache.prefetch({path: present[path] for path in needed})
-        return [self.model_files(model, files) for model, files in grouped.items()]
+        for model, files in grouped.items():
+            yield self.model_files(model, files)
 
     def blobs_for(self, files: ModelFiles, version: str) -> BlobStore:
         """The main blob store, or the archive store an archive event moved ``version`` to."""

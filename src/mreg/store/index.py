@@ -308,14 +308,25 @@ class FileIndex:
         for (path, info), raw in zip(missing, self._read_many([path for path, _ in missing])):
             self.learn_read(path, info, raw)
 
-    def forget_missing(self, present: set[str]) -> None:
-        """Drop rows of files that no longer exist (after a full listing of ``models/``)."""
+    def forget_missing(self, present: set[str], within: set[str] | None = None, keep: set[str] | None = None) -> None:
+        """Drop rows of files that no longer exist: after a full listing of ``models/``, or of
+        the folders of the models ``within``, while every model outside ``keep`` is gone."""
         conn = self._connection()
         try:
-            stored = {path for (path,) in conn.execute("SELECT path FROM files")} if conn else set()
+            if conn is None:
+                stored = set()
+            elif within is None:
+                stored = {path for (path,) in conn.execute("SELECT path FROM files")}
+            else:
+                gone = {model for (model,) in conn.execute("SELECT DISTINCT model FROM files")} - (keep or set())
+                asked = sorted((within | gone) - {""})
+                stored = {path for (path,) in conn.execute(
+                    "SELECT path FROM files WHERE model IN (SELECT value FROM json_each(?))", (json.dumps(asked),))}
         except sqlite3.Error:
             stored = set()
         known = stored | {path for path, row in self._rows.items() if row}
+        if within is not None:
+            known = {path for path in known if model_of(path) in within or model_of(path) not in (keep or set())}
         for path in {path for path in known if path.startswith("models/")} - present:
             self._rows.pop(path, None)
             self._learned.pop(path, None)

@@ -396,6 +396,47 @@ class LocalStorage:
                     found[relative] = _file_info(info)
         return dict(sorted(found.items()))
 
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the folders directly in ``prefix``, in sorted order, with nothing below
+        them listed or stat'ed; a symbolic link there is refused as ``listing`` refuses it."""
+        self._check_dirs(check_path(prefix), include_last=True)
+        directory = os.path.join(self.url, prefix)
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as error:
+            raise SystemRefused(error, "listing", directory) from None
+        names = []
+        for entry in entries:
+            if entry.name.startswith(TEMP_PREFIX):
+                continue
+            if entry.is_symlink():
+                raise UnsafeLayout(f"{prefix}/{entry.name}", f"is a symbolic link to {os.readlink(entry.path)}")
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                names.append(entry.name)
+        return sorted(names)
+
+    def identities(self, paths: list[str]) -> list[FileInfo | None]:
+        """What ``lstat`` says of each path, file or folder (None: absent). A folder's token
+        changes whenever an entry in it is added, removed or renamed, so a folder of write-once
+        files whose token held still holds the files it held: git's untracked cache reasons
+        the same way. A symbolic link is refused."""
+        found: list[FileInfo | None] = []
+        root = os.path.join(self.url, "")
+        for path in paths:
+            try:
+                status = os.lstat(root + path)
+            except (FileNotFoundError, NotADirectoryError):
+                found.append(None)
+                continue
+            except OSError as error:
+                raise SystemRefused(error, "reading", root + path) from None
+            if stat.S_ISLNK(status.st_mode):
+                raise UnsafeLayout(path, f"is a symbolic link to {os.readlink(root + path)}")
+            found.append(_file_info(status))
+        return found
+
     def stage(self) -> LocalStaged:
         return LocalStaged(self)
 

@@ -7,12 +7,13 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import networkx as nx
 import pytest
 
 import mreg
-from conftest import EXAMPLE, Cli, add_model, snapshot, write
+from conftest import EXAMPLE, Cli, add_model, settle_folders, snapshot, write
 
 # Lineage reads through the same Storage interface on every backend; one test below runs
 # on S3, the rest on a local directory to keep the suite quick.
@@ -145,6 +146,18 @@ def test_a_new_version_elsewhere_shows_up_downstream_at_once(lineage_cli):
     add_model(lineage_cli, "LATE")
     lineage_cli.ok("register", "LATE@v1", "--parent", "REC@v2")
     assert "version:LATE@v1" in _nodes(lineage_cli, "REC@v2", "--downstream")
+
+
+def test_a_warm_downstream_walk_reads_only_the_models_it_reaches(lineage_cli, registry_url):
+    from mreg.lineage.graph import LineageGraph
+
+    settle_folders(Path(registry_url))
+    lineage_cli.ok("impact", "service:API Gateway")  # the references of every model are kept
+    registry = mreg.open(registry_url)
+    read, parse_model = [], registry.repository._parse_model
+    registry.repository._parse_model = lambda model, files: read.append(model) or parse_model(model, files)
+    assert LineageGraph(registry.repository).index().referrers("version:REC@v2") == ["SEARCH"]
+    assert read == []  # no model's files were parsed to answer "who refers to REC@v2?"
 
 
 @pytest.mark.parametrize("node", ["dataset:Nope", "service:Nope", "NOPE", "REC@v9", "sha256:" + "cd" * 32])

@@ -8,7 +8,7 @@
     models/<MODEL>/events/<SEQ>.yaml       the model's hash-chained lifecycle events
     models/<MODEL>/head.yaml               the newest event's seq and digest (as a git ref)
     objects/sha256/<2 hex>/<62 hex>        content-addressed blobs
-    .cache/                                derived files (index.sqlite, lineage index)
+    .cache/                                derived files (index.sqlite)
     .tmp/                                  bytes being written, before their final name
 
 Ground module: it imports nothing but ``errors``, so the store and the domain both use it.
@@ -27,7 +27,7 @@ MODELS = "models"
 OBJECTS = "objects/sha256"
 CACHE_DIR = ".cache"
 INDEX = f"{CACHE_DIR}/index.sqlite"
-LINEAGE_INDEX = f"{CACHE_DIR}/lineage.json"
+LINEAGE_INDEX = f"{CACHE_DIR}/lineage.json"  # the reference index of earlier releases: reindex deletes it
 TEMP_DIR = ".tmp"
 GITIGNORE_TEXT = f"# derived and temporary files; never the source of truth\n{CACHE_DIR}/\n{TEMP_DIR}/\n"
 

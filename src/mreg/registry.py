@@ -677,15 +677,15 @@ class Registry:
         return self._append(model, "monitor", plan_for, None, attached=attached)
 
     def reindex(self) -> int:
-        """Drop the derived files (.cache/) and rebuild them from every file; returns how many
-        were read. The lineage index is rebuilt when networkx is there, else dropped."""
+        """Drop the derived index and rebuild it from every file; returns how many were read.
+        The lineage references are rebuilt too when networkx is there."""
         from mreg.lineage import index
 
         count = self.repository.reindex()
         try:
             from mreg.lineage import graph
         except ImportError:
-            index.drop(self.storage)
+            index.drop_legacy(self.storage)
         else:
             graph.reindex(self.repository)
         return count

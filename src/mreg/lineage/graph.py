@@ -43,7 +43,7 @@ from mreg.lifecycle import State
 from mreg.names import natural_key, parse_ref
 from mreg.results import Result
 
-from mreg.lineage.index import ReferenceIndex, drop as drop_index
+from mreg.lineage.index import ReferenceIndex, drop_legacy
 
 if TYPE_CHECKING:
     from mreg.repository import ModelFiles, Repository
@@ -179,8 +179,9 @@ def references(files: "ModelFiles") -> list[str]:
 
 
 def reindex(repository: "Repository") -> None:
-    """Rebuild the reference index from every model's files (``mreg reindex``)."""
-    drop_index(repository.storage)
+    """Rebuild the reference index from every model's files (``mreg reindex``, after the
+    file index was cleared)."""
+    drop_legacy(repository.storage)
     ReferenceIndex.refreshed(repository, references)
 
 

@@ -21,15 +21,16 @@ from conftest import Cli, add_model, settle_folders
 pytestmark = pytest.mark.local_only
 
 
-def _models_reading(root: Path) -> tuple[list, list[str], list[str]]:
-    """``models`` in a fresh process's registry, the folders it listed and the models it read."""
+def _reading(root: Path, command=lambda registry: registry.models()) -> tuple[list, list[str], list[str]]:
+    """``command`` (``models``) in a fresh process's registry, the folders it listed and the
+    models it read."""
     registry = mreg.open(str(root))
     repository = registry.repository
     listed, read = [], []
     listing, parse_model = repository.storage.listing, repository._parse_model
     repository.storage.listing = lambda prefix: listed.append(prefix) or listing(prefix)
     repository._parse_model = lambda model, files: read.append(model) or parse_model(model, files)
-    rows = registry.models()
+    rows = command(registry)
     registry.flush()
     return rows, listed, read
 
@@ -64,19 +65,31 @@ def test_rows_of_just_written_folders_are_kept_by_their_files_until_the_folderss
 
 def test_a_warm_models_on_settled_folders_lists_no_model_folder(cli, settled):
     fresh = cli.ok("models", "--json")
-    rows, listed, read = _models_reading(settled)
+    rows, listed, read = _reading(settled)
     assert listed == [] and read == []
     shutil.rmtree(settled / ".cache")
     assert cli.ok("models", "--json") == fresh  # what a read of every file says
 
 
+def test_a_warm_find_on_settled_folders_reads_no_model_and_sees_a_new_version(cli, settled):
+    query = "metrics.auc >= 0.75"
+    cli.ok("find", query)
+    found, listed, read = _reading(settled, lambda registry: registry.find(query))
+    assert [(row.model, row.version) for row in found.versions] == [("CHURN", "v1")]
+    assert listed == [] and read == []
+    cli.ok("register", "FRAUD@v2", "-m", "auc=0.9")
+    found, listed, read = _reading(settled, lambda registry: registry.find(query))
+    assert [(row.model, row.version) for row in found.versions] == [("CHURN", "v1"), ("FRAUD", "v2")]
+    assert read == ["FRAUD"]
+
+
 def test_a_version_added_to_a_settled_model_is_seen_and_only_that_model_is_read(cli, settled):
     cli.ok("register", "FRAUD@v2", "-m", "auc=0.75")
-    rows, listed, read = _models_reading(settled)
+    rows, listed, read = _reading(settled)
     assert listed == ["models/FRAUD"] and read == ["FRAUD"]
     assert [row.versions for row in rows] == [1, 2]
     cli.ok("promote", "CHURN@v1", "--to", "development", "--force", "--reason", "test")
-    rows, listed, read = _models_reading(settled)
+    rows, listed, read = _reading(settled)
     assert read == ["CHURN"] and rows[0].status == "development"
 
 

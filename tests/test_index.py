@@ -235,7 +235,10 @@ def test_find_runs_over_the_index_and_a_forged_find_row_is_reported_by_verify(cl
     assert [v["model"] for v in json.loads(cli.ok("find", query, "--json"))["versions"]] == ["CHURN"]
     with _index(warm) as conn:
         conn.execute("UPDATE find_values SET value = 0.9 WHERE field = 'metrics' AND name = 'auc'")
-    # a forged row cannot add a version: each hit is re-checked against its manifest
+    # a forged row cannot add a version: each hit is re-checked against the kept records (MAC'd)
+    assert [v["model"] for v in json.loads(cli.ok("find", query, "--json"))["versions"]] == ["CHURN"]
+    with _index(warm) as conn:
+        conn.execute("UPDATE kept SET value = replace(value, '0.7', '0.9') WHERE namespace = 'records.1'")
     assert [v["model"] for v in json.loads(cli.ok("find", query, "--json"))["versions"]] == ["CHURN"]
     verified = cli("verify")
     assert verified.exit_code == 5 and "has find rows for FRAUD that differ from its files" in verified.stdout

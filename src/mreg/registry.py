@@ -712,14 +712,12 @@ class Registry:
         (``'metrics.ndcg DESC, model'``), at most ``limit``; SQL over the derived index, whose
         answer is the Python evaluation's (``mreg.query.evaluate``; a property test compares)."""
         from mreg.query import matches, parse, parse_order
-        from mreg.query.records import version_record
         from mreg.query.syntax import fields_of
 
         node = parse(query, {"state": [state.value for state in State]}) if query and query.strip() else None
         order = parse_order(order_by) if order_by and order_by.strip() else ()
-        records = [version_record(files.manifests[version].manifest, files.spec, files.state().state_of(version).value)
-                   for files, version in self.repository.find(node, order, limit)]
-        rows = [record for record in records if node is None or matches(node, record)]  # a forged index row adds nothing
+        records = self.repository.find(node, order, limit)
+        rows = [record for record in records if node is None or matches(node, record)]  # a forged find row adds nothing
         mentioned = [str(field) for field in [*fields_of(node), *(key.field for key in order)]]
         shown = [field for field in dict.fromkeys(mentioned) if field not in ("model", "version", "state")]
         return FindResult(query=query, order_by=order_by, fields=shown, versions=[FoundVersion(**row) for row in rows])

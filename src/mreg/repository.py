@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,6 +32,7 @@ from mreg.store.index import FileIndex, Parsed
 
 
 MANIFESTS = "manifests.1"  # the index's namespace for each model's manifest digests
+FIND_RECORDS = "records.1"  # the index's namespace for each model's find records
 
 
 READ_ATTEMPTS = 3  # listings of a model before a finding about its head or model.yaml refuses
@@ -245,16 +247,13 @@ def _read_config(storage: Storage, index: FileIndex, info: FileInfo | None, wher
     return parsed.data
 
 
-def _find_sources(every: dict[str, ModelFiles]) -> dict[str, tuple[str, Callable[[], list[dict]]]]:
-    """For the find tables: each model's signature, and how to make its records."""
+def find_records(files: ModelFiles) -> list[dict]:
+    """A model's find records, one per version, from its files."""
     from mreg.query.records import version_record
 
-    def records(files: ModelFiles) -> list[dict]:
-        state = files.state()
-        return [version_record(stored.manifest, files.spec, state.state_of(version).value)
-                for version, stored in files.manifests.items()]
-
-    return {model: (files.signature, functools.partial(records, files)) for model, files in every.items()}
+    state = files.state()
+    return [version_record(stored.manifest, files.spec, state.state_of(version).value)
+            for version, stored in files.manifests.items()]
 
 
 def archive_locations(history: list[StoredEvent]) -> dict[str, str]:
@@ -516,14 +515,21 @@ class Repository:
         self._cache.drop_kept(folding.NAMESPACE, model)
         return [Finding(layout.INDEX, f"the index's kept state of {model} disagrees with its events")]
 
-    def find(self, node, order, limit) -> list[tuple[ModelFiles, str]]:
-        """The versions a ``find`` query selects, as SQL over the index's find tables
-        (brought up to date model by model first): (files of the model, version)."""
+    def find(self, node, order, limit) -> list[dict]:
+        """The records (``mreg.query.records``) of the versions a ``find`` query selects: SQL
+        over the index's find tables, brought up to date model by model from each model's
+        kept records first. Each hit is taken from the kept records (MAC'd), so a forged
+        find row can select nothing that is not there."""
         from mreg.query import tables
 
-        every = {files.spec.id: files for files in self.all_model_files()}
-        chosen = tables.select(self._cache.database(), _find_sources(every), node, order, limit)
-        return [(every[model], version) for model, version in chosen if model in every and version in every[model].manifests]
+        kept = self.kept_values(FIND_RECORDS, find_records)
+        sources = {model: (key, functools.partial(json.loads, text)) for model, (key, text) in kept.items()}
+        chosen = tables.select(self._cache.database(), sources, node, order, limit)
+        records: dict[str, dict[str, dict]] = {}
+        for model in dict.fromkeys(model for model, _ in chosen):
+            if model in kept:
+                records[model] = {record["version"]: record for record in json.loads(kept[model][1])}
+        return [records[model][version] for model, version in chosen if version in records.get(model, {})]
 
     def find_table_findings(self) -> list[Finding]:
         """``verify``'s check of the find tables against the files (only where the index has them)."""
@@ -532,9 +538,10 @@ class Repository:
         conn = self._cache.database() if self._cache.exists() else None
         if conn is None:
             return []
-        every = {files.spec.id: files for files in self.all_model_files()}
+        grouped, keys = self._listed_models()
+        sources = {files.spec.id: (keys[files.spec.id], functools.partial(find_records, files)) for files in self._files_of(grouped)}
         return [Finding(layout.INDEX, f"has find rows for {model} that differ from its files")
-                for model in tables.stale_models(conn, _find_sources(every))]
+                for model in tables.stale_models(conn, sources)]
 
     # -- auditing the index (verify) ----------------------------------------------------
 
@@ -565,37 +572,41 @@ class Repository:
         return list(self._files_of(self._listed_models()[0]))
 
     def derived_for_all(self, namespace: str, derive: Callable[[ModelFiles], Any]) -> list[Any]:
-        """``derive(files)`` of every model, in model id order, kept in the index under a key
-        of the files a read of the model checks: model.yaml, head.yaml, the newest event and
-        each version's manifest. While the key holds, the kept value is what the read would
-        derive, so the model's files are neither parsed nor assembled; any change (a new
-        version, an event, an edit) reads that model as ``model_files`` does.
+        """``derive(files)`` of every model, in model id order, through ``kept_values``."""
+        return [json.loads(text) for _, text in self.kept_values(namespace, derive).values()]
+
+    def kept_values(self, namespace: str, derive: Callable[[ModelFiles], Any]) -> dict[str, tuple[str, str]]:
+        """Each model's ``derive(files)`` as JSON text, with the key it is kept under in the
+        index, by model id: a key of the files a read of the model checks (model.yaml,
+        head.yaml, the newest event, each version's manifest). While the key holds, the kept
+        value is what the read would derive, so the model's files are neither parsed nor
+        assembled; any change (a new version, an event, an edit) reads that model as
+        ``model_files`` does.
 
         On a local disk the key is made of folders (``_folder_key``), so a model whose files
         did not change costs six ``lstat`` calls, not one per version; elsewhere it is made of
         one listing of ``models/``."""
         self._cache.load_kept(namespace)
         folders = self._model_folders()
-        derived: dict[str, Any] = {}
+        kept: dict[str, tuple[str, str]] = {}
         if folders is not None:
             for model in folders:
-                entry = self._cache.kept(namespace, model)
+                entry = self._cache.kept_text(namespace, model)
                 if entry is not None and entry[0] == self._kept_folder_key(model, entry[0]):
-                    derived[model] = entry[1]
-        grouped, fresh = self._listed_models(exclude=set(derived))
+                    kept[model] = entry
+        grouped, fresh = self._listed_models(exclude=set(kept))
         stale = {}
         for model, listing in grouped.items():
-            entry = self._cache.kept(namespace, model)
+            entry = self._cache.kept_text(namespace, model)
             if entry is not None and entry[0] in (fresh[model], _files_fingerprint(listing, newest_event=True)):
-                derived[model] = entry[1]
-                if entry[0] != fresh[model]:  # its folders have settled since: keep it under their key
-                    self._cache.keep(namespace, model, fresh[model], entry[1])
+                # kept under the listed files' key while its folders had not settled: re-keyed by them now
+                kept[model] = (fresh[model], self._cache.keep_text(namespace, model, fresh[model], entry[1]))
             else:
                 stale[model] = listing
         for files in self._files_of(stale):
-            derived[files.spec.id] = value = derive(files)
-            self._cache.keep(namespace, files.spec.id, fresh[files.spec.id], value)
-        return [derived[model] for model in sorted(derived)]
+            model = files.spec.id
+            kept[model] = (fresh[model], self._cache.keep(namespace, model, fresh[model], derive(files)))
+        return dict(sorted(kept.items()))
 
     def _model_folders(self) -> list[str] | None:
         """The folders in ``models/`` where the store can tell what changed in a folder

@@ -336,11 +336,15 @@ class FileIndex:
 
     def kept(self, namespace: str, model: str) -> tuple[str, Any] | None:
         """The (key, value) derived for ``model`` under ``namespace``, if any and not forged."""
+        found = self.kept_text(namespace, model)
+        return None if found is None else (found[0], json.loads(found[1]))
+
+    def kept_text(self, namespace: str, model: str) -> tuple[str, str] | None:
+        """``kept`` with the value as its JSON text, for a caller that decodes few of many."""
         slot = (namespace, model)
         if slot not in self._kept:
             self._kept[slot] = None if namespace in self._kept_everything else self._read_kept(namespace, model)
-        found = self._kept[slot]
-        return None if found is None else (found[0], json.loads(found[1]))
+        return self._kept[slot]
 
     def _read_kept(self, namespace: str, model: str) -> tuple[str, str] | None:
         conn = self._connection()
@@ -370,10 +374,14 @@ class FileIndex:
         for model, entry in found.items():
             self._kept.setdefault((namespace, model), entry)
 
-    def keep(self, namespace: str, model: str, key: str, value: Any) -> None:
-        """Remember ``value`` for ``model``, derived from what ``key`` names (written on flush)."""
-        entry = (key, json.dumps(value, sort_keys=True, separators=(",", ":")))
-        self._kept[(namespace, model)] = self._kept_learned[(namespace, model)] = entry
+    def keep(self, namespace: str, model: str, key: str, value: Any) -> str:
+        """Remember ``value`` for ``model``, derived from what ``key`` names (written on flush);
+        returns its JSON text."""
+        return self.keep_text(namespace, model, key, json.dumps(value, sort_keys=True, separators=(",", ":")))
+
+    def keep_text(self, namespace: str, model: str, key: str, text: str) -> str:
+        self._kept[(namespace, model)] = self._kept_learned[(namespace, model)] = (key, text)
+        return text
 
     def drop_kept(self, namespace: str, model: str) -> None:
         self._kept[(namespace, model)] = self._kept_learned[(namespace, model)] = None

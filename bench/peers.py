@@ -60,7 +60,10 @@ class MLflow:
     def commands(self, model: str, newest: int) -> dict:
         counter = iter(range(10**6))
         return {
-            "models": lambda: self.script("[m.name for m in c.search_registered_models(max_results=1000)]"),
+            "models": lambda: self.script(  # every page: one holds at most 1,000 models
+                "page = c.search_registered_models(max_results=1000); names = [m.name for m in page]\n"
+                "while page.token:\n"
+                "    page = c.search_registered_models(max_results=1000, page_token=page.token); names += [m.name for m in page]\n"),
             "show M": lambda: self.script(f"c.get_registered_model('{model}'); c.search_model_versions(\"name='{model}'\")"),
             "show M@V": lambda: self.script(f"c.get_model_version('{model}', '{newest}')"),
             "status M": lambda: self.script(f"c.get_model_version_by_alias('{model}', 'production')"),
